@@ -1,0 +1,1 @@
+"""summarise: structured, grounded summaries of diplomatic news."""

@@ -1,0 +1,235 @@
+"""The feed contract: pydantic models that are the single source of truth.
+
+Two layers:
+
+* the *model-facing* part (``ModelSummary`` and its parts) is what a language model is
+  asked to produce. It is strict: every property required, ``null`` instead of defaults,
+  no extra keys, and every list and string capped so that a weak model cannot loop.
+* the *feed* part (``Record``, ``ErrorRecord``) wraps it with what code computes:
+  spans, grounding, provenance and article fields.
+
+``summarise schema`` prints the JSON Schema generated from these models; nothing here is
+written twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = "1"
+
+EventKind = Literal["meeting", "phone_call", "visit", "summit", "negotiation", "statement", "other"]
+OutcomeStatus = Literal["agreed", "disagreed", "pending", "no_progress", "announced", "other"]
+
+# Caps for the model-facing schema: generous for real articles, tight enough that a
+# small model stuck in a loop hits a validation error instead of the context limit.
+SHORT = 200
+LONG = 600
+QUOTE = 1500
+MAX_PARTICIPANTS = 20
+MAX_ISSUES = 10
+MAX_POSITIONS = 8
+MAX_OUTCOMES = 10
+MAX_QUOTES = 25
+
+
+class _Strict(BaseModel):
+    """Base for model-facing models: no extra keys (``additionalProperties: false``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Event(_Strict):
+    """What kind of diplomatic event the article reports, and when and where."""
+
+    kind: EventKind = Field(description="The kind of event the article is about.")
+    date: str | None = Field(
+        max_length=SHORT,
+        description="Date of the event as ISO 8601 (YYYY-MM-DD) when it can be told, else null.",
+    )
+    location: str | None = Field(
+        max_length=SHORT, description="City and/or country where it took place, else null."
+    )
+
+
+class Participant(_Strict):
+    """A person or body that took part in the event or is named in connection with it."""
+
+    name: str = Field(max_length=SHORT, description="Name as written in the article.")
+    role: str | None = Field(
+        max_length=SHORT, description="Title or role, e.g. 'Foreign Minister'; null if not stated."
+    )
+    affiliation: str | None = Field(
+        max_length=SHORT, description="Government, ministry or organisation; null if not stated."
+    )
+    country: str | None = Field(
+        max_length=3,
+        description="ISO 3166-1 alpha-3 code of the country the participant represents, or null.",
+    )
+    present: bool = Field(
+        description="True if the participant took part in the event; false if only mentioned."
+    )
+
+
+class Position(_Strict):
+    """One party's stance on an issue."""
+
+    party: str = Field(max_length=SHORT, description="Who holds the position.")
+    stance: str = Field(max_length=LONG, description="The position, in one sentence.")
+
+
+class Issue(_Strict):
+    """A topic raised in the talks."""
+
+    topic: str = Field(max_length=SHORT, description="Short label, e.g. 'war in Ukraine'.")
+    summary: str = Field(max_length=LONG, description="What was said about it, in one sentence.")
+    positions: list[Position] = Field(
+        max_length=MAX_POSITIONS, description="Stances of the parties, if the article gives them."
+    )
+
+
+class Outcome(_Strict):
+    """A result of the event: an agreement, a disagreement, an announcement, ..."""
+
+    description: str = Field(max_length=LONG, description="What came out of it, in one sentence.")
+    status: OutcomeStatus = Field(description="How settled the outcome is.")
+    parties: list[str] = Field(
+        max_length=MAX_PARTICIPANTS, description="Names of the parties the outcome concerns."
+    )
+
+
+class ModelQuote(_Strict):
+    """A direct quote as the model reports it."""
+
+    speaker: str | None = Field(
+        max_length=SHORT, description="Who said it, as named in the article; null if unattributed."
+    )
+    text: str = Field(
+        max_length=QUOTE,
+        description="The quoted words exactly as they appear in the article, without quote marks.",
+    )
+
+
+class ModelSummary(_Strict):
+    """The part of a summary a language model is asked for (the model-facing schema)."""
+
+    headline: str = Field(max_length=LONG, description="One sentence that says what happened.")
+    event: Event
+    participants: list[Participant] = Field(max_length=MAX_PARTICIPANTS)
+    issues: list[Issue] = Field(max_length=MAX_ISSUES)
+    outcomes: list[Outcome] = Field(max_length=MAX_OUTCOMES)
+    quotes: list[ModelQuote] = Field(
+        max_length=MAX_QUOTES, description="Direct quotes only: words inside quotation marks."
+    )
+
+
+# --- What code computes around the model's answer -------------------------------------
+
+
+class Quote(ModelQuote):
+    """A quote after grounding against the article text."""
+
+    span: tuple[int, int] | None = Field(
+        description="[start, end) character offsets of the quote in article.text, or null."
+    )
+    grounded: bool = Field(description="True if the quote was found verbatim in article.text.")
+
+
+class Summary(BaseModel):
+    """The structured summary of one article, with quotes grounded."""
+
+    headline: str
+    event: Event
+    participants: list[Participant]
+    issues: list[Issue]
+    outcomes: list[Outcome]
+    quotes: list[Quote]
+
+
+class Source(BaseModel):
+    """Where the article came from."""
+
+    path: str | None = Field(description="Input file path; '-' for stdin; null if unknown.")
+    url: str | None = Field(description="URL of the page, when known.")
+    sha256: str = Field(description="SHA-256 of the raw input bytes (hex).")
+
+
+class Article(BaseModel):
+    """The article as the model saw it."""
+
+    title: str | None
+    published: str | None = Field(description="Publication date, ISO 8601, or null.")
+    text: str = Field(description="The cleaned body the model saw; spans index into it.")
+    chars_raw: int
+    chars_clean: int
+
+
+class Usage(BaseModel):
+    """Token counts reported by the endpoint (zero for the offline backend)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+
+
+class Provenance(BaseModel):
+    """How the record was produced."""
+
+    backend: str = Field(description="'openai' (any OpenAI-compatible endpoint), 'offline', ...")
+    model: str | None
+    endpoint: str | None = Field(description="Host of the endpoint only; never a key.")
+    prompt_version: str = Field(description="Content hash of the prompt files and schema.")
+    attempts: int = Field(description="Model calls made for this article, re-asks included.")
+    usage: Usage
+    latency_s: float
+    finish_reason: str | None
+    created_at: str = Field(description="UTC time the record was made, ISO 8601.")
+
+
+class Record(BaseModel):
+    """One line of the feed: a summarised article."""
+
+    schema_version: Literal["1"] = SCHEMA_VERSION
+    id: str
+    source: Source
+    article: Article
+    summary: Summary
+    provenance: Provenance
+    warnings: list[str] = Field(default_factory=list)
+
+
+Stage = Literal["ingest", "clean", "prompt", "model", "validate", "ground", "write"]
+
+
+class ErrorRecord(BaseModel):
+    """One line of the errors file: an article that could not be summarised."""
+
+    id: str
+    source: Source
+    stage: Stage = Field(description="Pipeline stage that failed.")
+    error: str = Field(description="Stable error code, e.g. 'rate_limited', 'schema_invalid'.")
+    message: str = Field(description="What went wrong, for a person.")
+    attempts: int = 0
+    backend: str | None = None
+    model: str | None = None
+    prompt_version: str | None = None
+    last_response_id: str | None = Field(
+        default=None, description="Id of the last raw model response, for debugging."
+    )
+
+
+def model_facing_schema() -> dict[str, Any]:
+    """JSON Schema of what the model must return (valid for OpenAI strict outputs)."""
+    return ModelSummary.model_json_schema()
+
+
+def feed_schema() -> dict[str, Any]:
+    """JSON Schema that every feed line validates against."""
+    return Record.model_json_schema()
+
+
+def errors_schema() -> dict[str, Any]:
+    """JSON Schema of the errors file lines."""
+    return ErrorRecord.model_json_schema()

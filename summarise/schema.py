@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION: Literal["1"] = "1"
 
 EventKind = Literal["meeting", "phone_call", "visit", "summit", "negotiation", "statement", "other"]
 OutcomeStatus = Literal["agreed", "disagreed", "pending", "no_progress", "announced", "other"]
@@ -65,7 +65,7 @@ class Participant(_Strict):
         max_length=SHORT, description="Government, ministry or organisation; null if not stated."
     )
     country: str | None = Field(
-        max_length=3,
+        pattern=r"^[A-Z]{3}$",
         description="ISO 3166-1 alpha-3 code of the country the participant represents, or null.",
     )
     present: bool = Field(
@@ -220,9 +220,23 @@ class ErrorRecord(BaseModel):
     )
 
 
+def _drop_titles(node: Any, *, in_properties: bool = False) -> Any:
+    """Remove pydantic's generated ``title`` keys: tokens that tell a model nothing."""
+    if isinstance(node, dict):
+        return {
+            key: _drop_titles(value, in_properties=key == "properties" and not in_properties)
+            for key, value in node.items()
+            if in_properties or not (key == "title" and isinstance(value, str))
+        }
+    if isinstance(node, list):
+        return [_drop_titles(value) for value in node]
+    return node
+
+
 def model_facing_schema() -> dict[str, Any]:
     """JSON Schema of what the model must return (valid for OpenAI strict outputs)."""
-    return ModelSummary.model_json_schema()
+    schema: dict[str, Any] = _drop_titles(ModelSummary.model_json_schema())
+    return schema
 
 
 def feed_schema() -> dict[str, Any]:

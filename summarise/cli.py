@@ -1,0 +1,330 @@
+"""The ``summarise`` command line: parses flags, calls the Python API, prints.
+
+Data goes to stdout only when asked for (``-o -``, ``schema``, ``clean``); progress,
+notices and the final summary go to stderr, so the feed pipes into other programs.
+
+Exit codes: 0 every article summarised; 1 some articles ended in the errors file;
+2 the run could not go on (bad flags, inputs, key, model, endpoint); 3 stopped by
+``--max-tokens-per-run`` (rerun to continue); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from summarise import clean as cleaning
+from summarise import evaluate as evaluation
+from summarise.batch import Job, RunOptions, RunStats, UsageError, parse_shard, run_job
+from summarise.client import FatalError
+from summarise.ingest import InputError, check_inputs, read
+from summarise.pipeline import OFFLINE_NOTICE, Backend, Settings, make_backend, resolve_settings
+from summarise.schema import errors_schema, feed_schema, model_facing_schema
+
+EXIT_OK, EXIT_FAILED, EXIT_FATAL, EXIT_BUDGET, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+app = typer.Typer(
+    help="Structured, grounded summaries of diplomatic news articles, as a JSONL feed.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+
+
+class BackendChoice(StrEnum):
+    auto = "auto"
+    openai = "openai"
+    offline = "offline"
+    local = "local"
+
+
+class FormatChoice(StrEnum):
+    auto = "auto"
+    json_schema = "json_schema"
+    json_object_schema = "json_object_schema"
+    json_object = "json_object"
+    text = "text"
+
+
+class SchemaChoice(StrEnum):
+    feed = "feed"
+    model = "model"
+    errors = "errors"
+
+
+def fail(message: str, code: int = EXIT_FATAL) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+@app.command()
+def run(
+    inputs: Annotated[
+        list[str],
+        typer.Argument(help="Files, folders, globs (.txt, .html, .jsonl) or '-' for stdin."),
+    ],
+    output: Annotated[
+        str,
+        typer.Option("-o", "--output", help="Feed file (appended; resumable), or '-' for stdout."),
+    ] = "outputs/summaries.jsonl",
+    errors: Annotated[
+        str | None,
+        typer.Option(help="Errors file. Default: beside the feed as NAME.errors.jsonl."),
+    ] = None,
+    backend: Annotated[
+        BackendChoice,
+        typer.Option(
+            help="auto: an endpoint if one is configured (--base-url, OPENAI_BASE_URL, an API "
+            "key, --replay), else offline. local: llama.cpp on --gguf."
+        ),
+    ] = BackendChoice.auto,
+    model: Annotated[
+        str | None, typer.Option(help="Model name. Env: SUMMARISE_MODEL. Default: gpt-4o-mini.")
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            help="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1. Env: OPENAI_BASE_URL."
+        ),
+    ] = None,
+    api_key_env: Annotated[
+        str, typer.Option(help="Name of the environment variable that holds the API key.")
+    ] = "OPENAI_API_KEY",
+    gguf: Annotated[Path | None, typer.Option(help="GGUF model file for --backend local.")] = None,
+    record: Annotated[
+        Path | None, typer.Option(help="Store every raw model exchange in this folder.")
+    ] = None,
+    replay: Annotated[
+        Path | None,
+        typer.Option(help="Answer from exchanges recorded with --record; no network."),
+    ] = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="Requests in flight.")] = 8,
+    shard: Annotated[
+        str | None, typer.Option(help="K/N: process only the K-th of N deterministic shards.")
+    ] = None,
+    retry_errors: Annotated[
+        bool, typer.Option(help="Retry articles already in the errors file.")
+    ] = False,
+    strict: Annotated[bool, typer.Option(help="Drop quotes not found in the article.")] = False,
+    max_tokens_per_run: Annotated[
+        int | None, typer.Option(help="Stop cleanly once this many tokens are spent.")
+    ] = None,
+    max_attempts: Annotated[
+        int, typer.Option(min=1, help="Model calls per article, re-asks included.")
+    ] = 3,
+    max_retries: Annotated[
+        int, typer.Option(min=0, help="Retries of a call after 429/5xx/timeouts.")
+    ] = 6,
+    timeout: Annotated[float, typer.Option(help="Seconds per model call.")] = 120.0,
+    max_tokens: Annotated[int, typer.Option(help="Answer token budget per call.")] = 4096,
+    response_format: Annotated[
+        FormatChoice, typer.Option(help="Structured-output shape; auto probes the endpoint.")
+    ] = FormatChoice.auto,
+    system_in_user: Annotated[
+        bool, typer.Option(help="Put instructions in the user turn (templates without system).")
+    ] = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Say more on stderr.")] = False,
+) -> None:
+    """Summarise articles into a JSONL feed (and an errors file: every input lands in one)."""
+    try:
+        options = RunOptions(
+            concurrency=concurrency,
+            shard=parse_shard(shard) if shard else None,
+            retry_errors=retry_errors,
+            strict=strict,
+            max_tokens_per_run=max_tokens_per_run,
+        )
+        check_inputs(inputs)
+    except (UsageError, InputError) as exc:
+        raise fail(str(exc)) from exc
+    if record and replay:
+        raise fail("--record and --replay exclude each other")
+    if replay is not None and not replay.is_dir():
+        raise fail(f"replay folder not found: {replay}")
+    settings = resolve_settings(
+        backend=backend.value,
+        model=model,
+        base_url=base_url,
+        api_key_env=api_key_env,
+        timeout_s=timeout,
+        max_attempts=max_attempts,
+        max_retries=max_retries,
+        max_tokens=max_tokens,
+        response_format=response_format.value,
+        system_in_user=system_in_user,
+        record_dir=record,
+        replay_dir=replay,
+    )
+    job = Job(inputs=inputs, output=output, errors=errors, options=options)
+    with _backend_for(settings, gguf) as chosen:
+        if chosen.name == "offline":
+            err.print(OFFLINE_NOTICE, style="yellow", highlight=False)
+        elif verbose:
+            err.print(f"endpoint {chosen.endpoint}, model {chosen.model}", highlight=False)
+        stats = _run_with_progress(job, chosen, progress=progress, verbose=verbose)
+    _print_summary(stats, job)
+    if stats.stopped:
+        raise typer.Exit(EXIT_BUDGET)
+    raise typer.Exit(EXIT_FAILED if stats.failed else EXIT_OK)
+
+
+@contextlib.contextmanager
+def _backend_for(settings: Settings, gguf: Path | None) -> Iterator[Backend]:
+    if settings.backend != "local":
+        yield make_backend(settings)
+        return
+    from summarise import local  # optional extra: imported only when asked for
+
+    try:
+        with local.serve(gguf, settings.config) as config:
+            yield make_backend(Settings(backend="openai", config=config))
+    except local.LocalModelError as exc:
+        raise fail(str(exc)) from exc
+
+
+def _run_with_progress(job: Job, backend: Backend, *, progress: bool, verbose: bool) -> RunStats:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    show = progress and err.is_terminal
+    bar = Progress(
+        TextColumn("[bold]summarise"),
+        BarColumn(),
+        TextColumn("{task.fields[line]}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not show,
+    )
+    task = bar.add_task("run", total=None, line="starting")
+
+    def update(stats: RunStats) -> None:
+        rate = stats.done / stats.wall_s if stats.wall_s else 0.0
+        line = (
+            f"{stats.ok} ok, {stats.failed} failed, {stats.in_flight} in flight, "
+            f"{rate:.1f}/s, {stats.tokens} tokens"
+        )
+        bar.update(task, completed=stats.done, line=line)
+
+    stdin = sys.stdin.buffer if "-" in job.inputs else None
+    try:
+        with bar:
+            if verbose and backend.name == "openai":
+                caps = asyncio.run(_describe(backend))
+                err.print(f"probe: {caps}", highlight=False)
+            return asyncio.run(run_job(job, backend, stdin=stdin, on_update=update))
+    except FatalError as exc:
+        raise fail(str(exc)) from exc
+    except InputError as exc:
+        raise fail(str(exc)) from exc
+    except KeyboardInterrupt as exc:
+        err.print("interrupted: finished articles are saved; run again to resume")
+        raise typer.Exit(EXIT_INTERRUPTED) from exc
+
+
+async def _describe(backend: Backend) -> str:
+    client = getattr(backend, "client", None)
+    if client is None:
+        return "n/a"
+    caps = await client.capabilities()
+    return str(caps.describe())
+
+
+def _print_summary(stats: RunStats, job: Job) -> None:
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_row("articles", f"{stats.ok} ok, {stats.failed} failed, {stats.skipped} already done")
+    if stats.deduplicated:
+        table.add_row("duplicates", f"{stats.deduplicated} sent once")
+    table.add_row(
+        "tokens",
+        f"{stats.prompt_tokens} prompt ({stats.cached_tokens} cached), "
+        f"{stats.completion_tokens} completion",
+    )
+    rate = f", {stats.done / stats.wall_s:.1f} articles/s" if stats.wall_s and stats.done else ""
+    table.add_row("wall time", f"{stats.wall_s:.2f} s{rate}")
+    if stats.errors:
+        table.add_row("errors", ", ".join(f"{code}: {n}" for code, n in stats.errors.most_common()))
+    table.add_row("feed", "stdout" if job.output == "-" else job.output)
+    table.add_row("errors file", str(job.errors_path))
+    if stats.stopped:
+        table.add_row("stopped", f"{stats.stopped} (run again to continue)")
+    err.print(table)
+
+
+@app.command()
+def schema(
+    which: Annotated[
+        SchemaChoice,
+        typer.Argument(help="feed: one feed line; model: what the model must return; errors."),
+    ] = SchemaChoice.feed,
+) -> None:
+    """Print the JSON Schema generated from the pydantic models."""
+    generated = {
+        SchemaChoice.feed: feed_schema,
+        SchemaChoice.model: model_facing_schema,
+        SchemaChoice.errors: errors_schema,
+    }[which]()
+    typer.echo(json.dumps(generated, indent=2))
+
+
+@app.command(name="clean")
+def clean_command(
+    inputs: Annotated[list[str], typer.Argument(help="Files, folders, globs or '-' for stdin.")],
+    explain: Annotated[
+        bool, typer.Option(help="Instead of JSONL, list each dropped line and why.")
+    ] = False,
+) -> None:
+    """Print cleaned articles as JSONL: what the model will see."""
+    try:
+        paths = check_inputs(inputs)
+    except InputError as exc:
+        raise fail(str(exc)) from exc
+    stdin = sys.stdin.buffer if "-" in inputs else None
+    failed = 0
+    for raw in read(paths, stdin):
+        try:
+            if raw.error:
+                raise cleaning.CleanError(raw.error, raw.message or raw.error)
+            article = cleaning.clean(raw)
+        except cleaning.CleanError as exc:
+            failed += 1
+            err.print(f"[red]{raw.id}[/]: {exc.code}: {exc.message}", highlight=False)
+            continue
+        if explain:
+            typer.echo(f"== {raw.id}")
+            typer.echo(cleaning.explain(article))
+        else:
+            typer.echo(
+                json.dumps({"id": raw.id, **article.model_dump(mode="json")}, ensure_ascii=False)
+            )
+    raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
+
+
+@app.command(name="eval")
+def eval_command(
+    feed: Annotated[Path, typer.Argument(help="A feed written by 'summarise run'.")],
+    gold: Annotated[Path, typer.Option(help="Folder of gold annotations (one JSON per article).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
+) -> None:
+    """Score a feed against hand-written gold annotations, field by field."""
+    if not feed.is_file():
+        raise fail(f"feed not found: {feed}")
+    if not gold.is_dir():
+        raise fail(f"gold folder not found: {gold}")
+    report = evaluation.evaluate(evaluation.read_feed(feed), evaluation.load_gold(gold))
+    typer.echo(report.model_dump_json(indent=2) if as_json else evaluation.format_table(report))
+
+
+def main() -> None:
+    app()

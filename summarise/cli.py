@@ -110,6 +110,12 @@ def run(
         typer.Option(help="Answer from exchanges recorded with --record; no network."),
     ] = None,
     concurrency: Annotated[int, typer.Option(min=1, help="Requests in flight.")] = 8,
+    rpm: Annotated[
+        int | None, typer.Option(min=1, help="Client-side limit: requests per minute.")
+    ] = None,
+    tpm: Annotated[
+        int | None, typer.Option(min=1, help="Client-side limit: prompt tokens per minute.")
+    ] = None,
     shard: Annotated[
         str | None, typer.Option(help="K/N: process only the K-th of N deterministic shards.")
     ] = None,
@@ -166,6 +172,8 @@ def run(
         system_in_user=system_in_user,
         record_dir=record,
         replay_dir=replay,
+        rpm=rpm,
+        tpm=tpm,
     )
     job = Job(inputs=inputs, output=output, errors=errors, options=options)
     with _backend_for(settings, gguf) as chosen:

@@ -29,6 +29,7 @@ from urllib.parse import urlparse
 
 import httpx2
 import openai
+from aiolimiter import AsyncLimiter
 from openai.types.chat import ChatCompletion
 from pydantic import ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
@@ -42,6 +43,8 @@ ResponseMode = Literal["json_schema", "json_object_schema", "json_object", "text
 MODES: tuple[ResponseMode, ...] = ("json_schema", "json_object_schema", "json_object", "text")
 
 DEFAULT_MODEL = "gpt-4o-mini"
+# A conservative characters-per-token estimate for English news (rate limits, context fit).
+CHARS_PER_TOKEN = 3.5
 OPENAI_HOST = "api.openai.com"
 
 # Keywords OpenAI's strict structured outputs reject; the full schema (with them) still
@@ -104,6 +107,10 @@ class EndpointConfig:
     system_in_user: bool = False
     record_dir: Path | None = None
     replay_dir: Path | None = None
+    rpm: int | None = None
+    """Client-side limit: requests per minute (every call, re-asks and retries included)."""
+    tpm: int | None = None
+    """Client-side limit: prompt tokens per minute (estimated from the request size)."""
 
     @property
     def endpoint_host(self) -> str:
@@ -230,14 +237,9 @@ def retry_after_s(exc: BaseException) -> float | None:
     return None
 
 
-def _replay_miss(exc: BaseException) -> ReplayMiss | None:
-    cause = exc.__cause__
-    return cause if isinstance(cause, ReplayMiss) else None
-
-
 def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, openai.APIConnectionError):  # includes timeouts
-        return _replay_miss(exc) is None
+        return True
     if isinstance(exc, openai.APIStatusError):
         return exc.status_code == 429 or exc.status_code >= 500 or exc.status_code == 408
     return isinstance(exc, openai.APIResponseValidationError | json.JSONDecodeError)
@@ -297,15 +299,33 @@ class ModelClient:
         self._schema = model_facing_schema()
         self._capabilities: Capabilities | None = None
         self._probe_lock = asyncio.Lock()
+        self._rpm = AsyncLimiter(config.rpm, 60) if config.rpm else None
+        self._tpm = AsyncLimiter(config.tpm, 60) if config.tpm else None
+
+    async def _throttle(self, messages: Sequence[prompt.Message]) -> None:
+        if self._rpm is not None:
+            await self._rpm.acquire()
+        if self._tpm is not None:
+            estimate = sum(len(m["content"]) for m in messages) / CHARS_PER_TOKEN
+            await self._tpm.acquire(min(float(self._tpm.max_rate), estimate))
 
     async def aclose(self) -> None:
         await self._openai.close()
 
     async def capabilities(self) -> Capabilities:
-        """The probe's findings, probing on first use (once, even under concurrency)."""
+        """The probe's findings, probing on first use (once, even under concurrency).
+
+        An endpoint that cannot be probed (unreachable, not recorded) stops the run: every
+        article would fail the same way.
+        """
         async with self._probe_lock:
             if self._capabilities is None:
-                self._capabilities = await self._probe()
+                try:
+                    self._capabilities = await self._probe()
+                except ModelError as exc:
+                    raise FatalError(
+                        f"cannot use the endpoint at {self.config.endpoint_host}: {exc.message}"
+                    ) from exc
             return self._capabilities
 
     async def _probe(self) -> Capabilities:
@@ -400,6 +420,7 @@ class ModelClient:
         try:
             async for attempt in retrying:
                 with attempt:
+                    await self._throttle(messages)
                     completion: ChatCompletion = await self._openai.chat.completions.create(
                         **kwargs
                     )
@@ -414,10 +435,9 @@ class ModelClient:
             if exc.status_code in (400, 422):
                 raise FatalError(fatal_message(exc, self.config)) from exc
             raise ModelError(_transient_code(exc), _describe(exc, self.config)) from exc
+        except ReplayMiss as exc:
+            raise ModelError("replay_miss", str(exc)) from exc
         except openai.APIConnectionError as exc:
-            miss = _replay_miss(exc)
-            if miss is not None:
-                raise ModelError("replay_miss", str(miss)) from exc
             raise ModelError(_transient_code(exc), _describe(exc, self.config)) from exc
         except (openai.APIResponseValidationError, json.JSONDecodeError) as exc:
             raise ModelError("bad_response", f"unparseable response body: {exc}") from exc

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from summarise import offline, prompt
 from summarise.clean import CleanArticle, CleanError, clean
-from summarise.client import EndpointConfig, Extraction, ModelClient, ModelError
+from summarise.client import CHARS_PER_TOKEN, EndpointConfig, Extraction, ModelClient, ModelError
 from summarise.ground import ground_summary
 from summarise.ingest import RawArticle
 from summarise.schema import (
@@ -34,9 +34,6 @@ OFFLINE_NOTICE = (
     "no model endpoint configured: using the offline extractor; "
     "configure --base-url/OPENAI_API_KEY for full summaries"
 )
-# Tokens kept free for the instructions and the answer when fitting an article to a
-# model's context; characters per token is a conservative estimate for English news.
-CHARS_PER_TOKEN = 3.5
 DEFAULT_MAX_ARTICLE_CHARS = 60_000
 
 

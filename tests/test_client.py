@@ -146,7 +146,11 @@ async def test_gives_up_after_max_attempts_with_a_validate_error() -> None:
     fake = Fake(ok(INVALID_SCHEMA))
     with pytest.raises(ModelError) as info:
         await client_for(fake, max_attempts=2).extract(MESSAGES)
-    assert (info.value.code, info.value.stage, info.value.attempts) == ("schema_invalid", "validate", 2)
+    assert (info.value.code, info.value.stage, info.value.attempts) == (
+        "schema_invalid",
+        "validate",
+        2,
+    )
     assert len(fake.bodies) == 2
 
 
@@ -171,7 +175,7 @@ async def test_429_exhausted_is_an_article_error_not_a_crash() -> None:
 
 async def test_401_is_fatal_with_a_clear_message() -> None:
     denied = httpx2.Response(401, json={"error": {"message": "Incorrect API key provided"}})
-    with pytest.raises(FatalError, match="authentication failed at fake.test"):
+    with pytest.raises(FatalError, match=r"authentication failed at fake\.test"):
         await client_for(Fake(denied)).extract(MESSAGES)
 
 

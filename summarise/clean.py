@@ -1,12 +1,43 @@
 """Clean: RawArticle -> CleanArticle (title, date, body, and what was removed).
 
-PLACEHOLDER INTERFACE: the full cleaner (issue 3) replaces the body of ``clean``.
+The model should see the article and nothing else: navigation, share buttons, related
+stories, footers and mojibake cost tokens and accuracy. Two paths:
+
+* **Plain text** (scrapes, page dumps) has no markup to lean on, so each line is scored
+  for how much it reads like article prose (length, sentence shape, lower-case words,
+  whether its neighbours are prose too) and the body is the contiguous run of lines with
+  the highest total score (a maximum-sum subsequence), never crossing an end-of-article
+  marker. Lines inside it that are furniture (share buttons, a repeated caption, the
+  headline, a dateline) are dropped on their own.
+* **HTML** goes through ``trafilatura`` (body, title, date, url); its output then passes
+  the same end-of-article and boilerplate rules, which catch the credit lines and
+  related-story lists it sometimes keeps.
+
+Every dropped line is kept in ``CleanArticle.removed`` with its reason, for
+``summarise clean --explain``. Kept text is the source's own characters after ``ftfy``
+repairs mojibake: curly quotes and apostrophes are never straightened, because quotes
+are matched verbatim later. Paragraphs are separated by a blank line.
+
+Site-specific strings live in ``summarise.boilerplate`` (data), not here.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+
+import ftfy
+from ftfy.badness import is_bad
 from pydantic import BaseModel, Field
 
+from summarise.boilerplate import (
+    HEADER_KEYS,
+    MONTHS,
+    NOT_PLACES,
+    classify_line,
+)
 from summarise.ingest import RawArticle
 
 
@@ -39,10 +70,766 @@ class CleanArticle(BaseModel):
 
 
 def clean(raw: RawArticle) -> CleanArticle:
-    """Decode and clean one raw article; raises ``CleanError`` for unusable input."""
-    if not raw.data.strip():
-        raise CleanError("empty", "the input is empty")
-    text = raw.data.decode("utf-8", errors="replace")
+    """Decode and clean one raw article; raises ``CleanError`` for unusable input.
+
+    Title, date and url that a JSONL export already carries win over detected ones.
+    """
+    if raw.error is not None:
+        raise CleanError(raw.error, raw.message or raw.error)
+    text = decode(raw.data)
+    if raw.kind == "html" or _looks_like_html(text):
+        article = _clean_html(text, raw.url, raw.title)  # repairs the extracted text only
+    else:
+        article = clean_text(repair(text), title=raw.title)
+    if not article.text:
+        raise CleanError(
+            "no_article", "no article text found: every line looked like page furniture"
+        )
+    if raw.title:
+        article.title = raw.title
+    if raw.published:
+        article.published = parse_date(raw.published) or article.published
+    if raw.url:
+        article.url = raw.url
+    return article
+
+
+def _looks_like_html(text: str) -> bool:
+    head = text[:1024].lstrip().lower()
+    return head.startswith(("<!doctype html", "<html"))
+
+
+def explain(article: CleanArticle) -> str:
+    """A human-readable account of what was kept and every line dropped, with why."""
+    kept = article.text.count("\n\n") + 1 if article.text else 0
+    out = [
+        f"title:     {article.title or '-'}",
+        f"published: {article.published or '-'}",
+        f"dateline:  {article.dateline or '-'}",
+        f"url:       {article.url or '-'}",
+        f"kept {kept} paragraphs ({len(article.text)} chars);"
+        f" dropped {len(article.removed)} lines:",
+    ]
+    width = max((len(r.reason) for r in article.removed), default=0)
+    for r in article.removed:
+        text = r.text if len(r.text) <= 90 else r.text[:89] + "…"
+        out.append(f"  {r.line:>5}  {r.reason:<{width}}  | {text}")
+    return "\n".join(out)
+
+
+# --- Decoding and repair --------------------------------------------------------------
+
+_BINARY_MAGIC = (
+    b"%PDF",
+    b"PK\x03\x04",
+    b"\x1f\x8b",
+    b"\x89PNG",
+    b"GIF8",
+    b"\xff\xd8\xff",
+    b"BZh",
+    b"\xfd7zXZ",
+    b"7z\xbc\xaf",
+    b"\x7fELF",
+    b"\xd0\xcf\x11\xe0",
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# ftfy only needs to see a line that could hold mojibake, a control character, an HTML
+# entity or an odd line break; skipping the rest keeps cleaning well under a millisecond.
+_NEEDS_REPAIR = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00c2-\u00f4&\u2028\u2029\ufffd\ud800-\udfff]"
+)
+_FTFY = ftfy.TextFixerConfig(
+    uncurl_quotes=False,  # quotes are matched verbatim later: keep ’ “ ” as they are
+    fix_latin_ligatures=False,
+    fix_character_width=False,
+    explain=False,
+)
+
+
+def decode(data: bytes) -> str:
+    """Bytes -> text: UTF-8 (with or without BOM), UTF-16 with BOM, else cp1252/latin-1.
+
+    Raises ``CleanError`` with code ``empty``, ``binary`` or ``undecodable``.
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return _check_text(data.decode("utf-16"))
+        except UnicodeDecodeError as exc:
+            raise CleanError(
+                "undecodable", f"invalid UTF-16 after a byte-order mark: {exc}"
+            ) from exc
+    if not data.strip():
+        raise CleanError("empty", "the input is empty (nothing but whitespace)")
+    if data.startswith(_BINARY_MAGIC) or b"\x00" in data[:8192]:
+        raise CleanError(
+            "binary", "the input is a binary file (PDF, image, archive, ...), not text or HTML"
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = data.decode("cp1252")
+        except UnicodeDecodeError:
+            text = data.decode("latin-1")
+    return _check_text(text)
+
+
+def _check_text(text: str) -> str:
+    if not text.strip():
+        raise CleanError("empty", "the input is empty (nothing but whitespace)")
+    sample = text[:8192]
+    if len(_CONTROL.findall(sample)) > max(8, len(sample) // 50):
+        raise CleanError(
+            "undecodable", "the input is mostly control characters: not text in any encoding"
+        )
+    return text
+
+
+# Not U+0085: in text that went through latin-1 it is half of a mojibake pair ftfy fixes.
+_LINE_BREAKS = re.compile("\r\n?|[\x0b\x0c\u2028\u2029]")
+
+
+def repair(text: str) -> str:
+    """Fix mojibake and stray control characters with ftfy; quotes stay as they are.
+
+    Every kind of line break becomes ``\\n`` first, so line numbers in ``removed`` are
+    those of the input split at its line breaks, and ftfy never adds a line.
+    """
+    if "\r" in text or "\x0b" in text or "\x0c" in text or "\u2028" in text or "\u2029" in text:
+        text = _LINE_BREAKS.sub("\n", text)
+    if _NEEDS_REPAIR.search(text):
+        lines = text.split("\n")
+        for i, line in enumerate(lines):
+            if _NEEDS_REPAIR.search(line):
+                lines[i] = ftfy.fix_text(line, _FTFY)
+        text = "\n".join(lines)
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    return text
+
+
+def _is_mojibake(line: str) -> bool:
+    """A line ftfy could not repair that carries no readable words (``Â鶹´«Ã½``)."""
+    if not _NEEDS_REPAIR.search(line) or not is_bad(line):
+        return False
+    return sum(1 for w in line.split() if sum(c.isalpha() for c in w) >= 2) <= 3
+
+
+# --- Dates ----------------------------------------------------------------------------
+
+_ISO_DATE = re.compile(r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)")
+_MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
+_MDY = re.compile(rf"\b({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.IGNORECASE)
+_DMY = re.compile(
+    rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\.?\s+(?:of\s+)?({_MONTH})\.?,?\s+(\d{{4}})\b", re.IGNORECASE
+)
+_TIMESTAMP = re.compile(
+    rf"\b\d{{1,2}}:\d{{2}}\b|\b\d{{4}}[-/.]\d{{1,2}}"
+    rf"|\b({_MONTH})\.? \d{{1,2}}\b|\b\d{{1,2}} ({_MONTH})\b",
+    re.IGNORECASE,
+)
+_NUMERIC_DMY = re.compile(r"(?<!\d)(\d{1,2})[/.](\d{1,2})[/.](\d{4})(?!\d)")
+
+
+def parse_date(text: str) -> str | None:
+    """The first unambiguous calendar date in ``text`` as ISO ``YYYY-MM-DD``, else None."""
+    found: list[tuple[int, str]] = []
+    for m in _ISO_DATE.finditer(text):
+        found.append((m.start(), _ymd(m.group(1), m.group(2), m.group(3)) or ""))
+    for m in _MDY.finditer(text):
+        found.append((m.start(), _ymd(m.group(3), MONTHS[m.group(1).lower()], m.group(2)) or ""))
+    for m in _DMY.finditer(text):
+        found.append((m.start(), _ymd(m.group(3), MONTHS[m.group(2).lower()], m.group(1)) or ""))
+    for m in _NUMERIC_DMY.finditer(text):
+        a, b = int(m.group(1)), int(m.group(2))
+        if a > 12 >= b:  # only the unambiguous day-first or month-first forms
+            found.append((m.start(), _ymd(m.group(3), b, a) or ""))
+        elif b > 12 >= a:
+            found.append((m.start(), _ymd(m.group(3), a, b) or ""))
+    for _, iso in sorted(found):
+        if iso:
+            return iso
+    return None
+
+
+def _ymd(year: str | int, month: str | int, day: str | int) -> str | None:
+    try:
+        value = date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+    return value.isoformat() if 1990 <= value.year <= 2100 else None
+
+
+# --- Line features --------------------------------------------------------------------
+
+_CLOSERS = "'\"”’»)]"
+_ENDERS = tuple(".!?。！？")  # not "…": a line ending in one is a truncated teaser
+_HEADER_DATE = re.compile(r"^date\s+(\d{4}-\d{2}-\d{2})\s+(\S.*)$", re.IGNORECASE)
+_HEADER_KV = re.compile(r"^([A-Za-z][A-Za-z ]{1,20}?)\s*:\s*(\S.*)$")
+_DATELINE_LINE = re.compile(
+    r"^([A-Z][A-Z.'’ ]{1,40}?[A-Z.])(?:,\s*[A-Z][A-Za-z. ]{1,30})?\s*[-–—]+$"
+)
+_DATELINE_INLINE = re.compile(
+    r"^([A-Z][A-Z.'’ ]{1,40}?[A-Z])(?:,\s*[A-Z][A-Za-z.]*(?:\s+[A-Za-z.]+)?(?:\s+\d{1,2})?)?"
+    r"\s*(?:\([A-Za-z .]{2,20}\))?\s*(?:[-–—]{1,2}|:)\s+\S"
+)
+_BYLINE = re.compile(r"^(by|par|von|por|di|door)\s+\S", re.IGNORECASE)
+_SEPARATED = re.compile(r"\s+[|\-–—:·•»/]\s+|\s+::\s+")
+_URL = re.compile(r"^(https?://|www\.)\S+$")
+
+
+@dataclass(slots=True)
+class _Unit:
+    """A paragraph of the input: one line, or several when the text is hard-wrapped."""
+
+    first: int  # 0-based index of its first line in the input
+    last: int  # 0-based index of its last line
+    text: str
+    words: int
+    prose: bool
+    key: str = ""  # lower-cased, whitespace-normalised text, for comparisons
+    score: float = 0.0
+    drop: str | None = None  # why it is dropped wherever it stands
+    barrier: str | None = None  # end-of-article marker label
+    related: bool = False  # a related-stories header
+    tail: bool = False  # past the article's end, not worth classifying
+
+
+@dataclass(slots=True)
+class _Result:
+    units: list[_Unit]
+    dropped: dict[int, str] = field(default_factory=dict)  # line index -> reason
+    kept: list[_Unit] = field(default_factory=list)
+    title: str | None = None
+    published: str | None = None
+    url: str | None = None
+    dateline: str | None = None
+
+
+def _ends_sentence(text: str) -> bool:
+    return text.rstrip(_CLOSERS).endswith(_ENDERS)
+
+
+def _word_count(text: str, words: int) -> int:
+    # Scripts written without spaces: count characters, roughly two to a word.
+    if words * 12 < len(text):
+        wide = sum(1 for c in text if ord(c) > 0x2E80)
+        if wide > 10:
+            words = max(words, wide // 2)
+    return words
+
+
+def _is_prose(text: str, tokens: list[str], words: int) -> bool:
+    """Reads like running text: long enough, punctuated like a sentence, mostly lower-case.
+
+    Only words that start with a cased letter vote on case, so scripts without case
+    (Chinese, Japanese, Korean, Arabic, ...) are judged on length and punctuation alone.
+    """
+    if words < 4 or (words <= 8 and _TIMESTAMP.search(text)):
+        return False
+    firsts = [token[0] for token in tokens]
+    lower = sum(map(str.islower, firsts))
+    cased = lower + sum(map(str.isupper, firsts))
+    ratio = lower / cased if cased >= 0.5 * words else 1.0
+    if _ends_sentence(text):
+        return ratio >= 0.3 or (words >= 12 and ratio >= 0.15)
+    return words >= 20 and ratio >= 0.45
+
+
+def _is_headline(unit: _Unit) -> bool:
+    """Could be a headline: a short capitalised line that is not a sentence or a label."""
+    text = unit.text
+    if unit.drop or unit.barrier or unit.related or not 3 <= unit.words <= 30:
+        return False
+    if text.endswith((".", ",", ";", ":")) or _BYLINE.match(text) or _URL.match(text):
+        return False
+    if not (text[:1].isupper() or text[:1].isdigit() or text[:1] in "'\"‘“¿¡["):
+        return False
+    if _DATELINE_LINE.match(text) or (unit.words <= 8 and _TIMESTAMP.search(text)):
+        return False
+    return any(c.islower() for c in text) or unit.words >= 4
+
+
+# Scores: prose counts its words; anything else costs a little, more for longer lines
+# (a long line that is not prose is a headline in a list, a caption or a legal notice).
+_DROPPED = -4.0
+_DEDUPLICATE = 8  # lines this long said twice are a repeated caption or teaser; shorter
+# repeats (list items, "Eat every 2-3 hours") are often the article's own structure
+_DUPLICATE = -2.0
+_RELATED = -10.0
+_ISOLATED = 0.3  # weight of a prose line with no prose neighbour (teaser lists)
+_SETTLED = 50.0  # a run of prose worth this much after the headline is the article
+_BEFORE_ANCHOR = 0.25  # weight of prose above the repeated headline (teasers, promos)
+_AFTER_END = 0.1  # weight of prose after an end marker that follows the article
+
+
+def _score(unit: _Unit) -> float:
+    if unit.related:
+        return _RELATED
+    if unit.drop is not None:
+        return _DUPLICATE if unit.drop.startswith("duplicate") else _DROPPED
+    if unit.prose:
+        return float(unit.words)
+    return -(2.0 + min(unit.words, 15) * 0.75)
+
+
+# --- The plain-text path --------------------------------------------------------------
+
+
+def clean_text(text: str, title: str | None = None) -> CleanArticle:
+    """Clean a plain-text article or page dump (already decoded and repaired).
+
+    ``title``, when the caller knows it, is removed from the text and anchors the body.
+    """
+    lines = text.split("\n")
+    result = _clean_lines(lines, title)
+    body = "\n\n".join(u.text for u in result.kept)
+    removed = [
+        Removed(line=i + 1, text=lines[i].strip(), reason=reason)
+        for i, reason in sorted(result.dropped.items())
+    ]
     return CleanArticle(
-        title=raw.title, published=raw.published, dateline=None, text=text.strip(), url=raw.url
+        title=result.title,
+        published=result.published,
+        dateline=result.dateline,
+        text=body,
+        url=result.url,
+        removed=removed,
     )
+
+
+def _clean_lines(lines: list[str], known_title: str | None) -> _Result:
+    header: dict[str, str] = {}
+    dropped: dict[int, str] = {}
+    start_line = _read_header(lines, header, dropped)
+    units = _units(lines, start_line)
+    result = _Result(units=units, dropped=dropped)
+    result.title = known_title or header.get("title")
+    result.published = parse_date(header["published"]) if "published" in header else None
+    url = header.get("url", "")
+    result.url = url if _URL.match(url) else None
+
+    _classify(units, result.title)
+    anchor = _anchor(units, result.title)
+    _mark_headline_again(units, anchor)
+    start, end = _body_span(units, anchor)
+    if end <= start:  # no run of prose at all: a short note, keep what is not furniture
+        start, end = 0, len(units)
+    title_pos = _find_title(result, units, anchor, start)
+    start = _extend_head(units, start, title_pos)
+    _find_date_and_dateline(result, units, start, end, title_pos)
+
+    after_reason = "after the article: page furniture"
+    for pos, unit in enumerate(units):
+        if pos == title_pos:
+            reason: str | None = "title"
+        elif unit.drop is not None:
+            reason = unit.drop
+        elif unit.related:
+            reason = "related stories"
+        elif unit.barrier is not None:
+            reason = f"end of article: {unit.barrier}"
+        elif pos < start:
+            reason = "before the article: navigation or header"
+        elif pos >= end:
+            reason = after_reason
+        else:
+            reason = None
+        if pos >= end and unit.barrier is not None and after_reason.endswith("furniture"):
+            after_reason = f"after the article (it ends at line {unit.first + 1}: {unit.barrier})"
+        if reason is None:
+            result.kept.append(unit)
+        else:
+            for i in range(unit.first, unit.last + 1):
+                if lines[i].strip():
+                    dropped[i] = reason
+    return result
+
+
+def _read_header(lines: list[str], header: dict[str, str], dropped: dict[int, str]) -> int:
+    """Parse a ``' date 2023-03-02 Title'`` line or ``Key: value`` lines at the top."""
+    pos = 0
+    while pos < len(lines) and not lines[pos].strip():
+        pos += 1
+    if pos == len(lines):
+        return pos
+    first = lines[pos].strip()
+    match = _HEADER_DATE.match(first)
+    if match:
+        header["published"] = match.group(1)
+        header["title"] = match.group(2).strip()
+        dropped[pos] = "header: date and title"
+        return pos + 1
+    fields: dict[int, tuple[str, str]] = {}
+    while pos < len(lines) and lines[pos].strip():
+        kv = _HEADER_KV.match(lines[pos].strip())
+        key = HEADER_KEYS.get(kv.group(1).strip().lower()) if kv else None
+        if kv is None or key is None:
+            break
+        fields[pos] = (key, kv.group(2).strip())
+        pos += 1
+    if len(fields) >= 2 or (fields and pos < len(lines) and not lines[pos].strip()):
+        for i, (key, value) in fields.items():
+            header.setdefault(key, value)
+            dropped[i] = f"header: {key}"
+        return pos
+    return 0
+
+
+def _units(lines: list[str], start: int) -> list[_Unit]:
+    """Non-blank lines as units, joining the lines of hard-wrapped paragraphs."""
+    units: list[_Unit] = []
+    prev_blank = True
+    for i in range(start, len(lines)):
+        text = lines[i].strip()
+        if not text:
+            prev_blank = True
+            continue
+        if not prev_blank and units and _continues(units[-1].text, text):
+            last = units[-1]
+            last.text = f"{last.text} {text}"
+            last.last = i
+        else:
+            units.append(_Unit(i, i, text, 0, False))
+        prev_blank = False
+    for unit in units:
+        unit.words = _word_count(unit.text, len(unit.text.split()))
+    return units
+
+
+def _describe(unit: _Unit) -> None:
+    tokens = unit.text.split()
+    unit.prose = _is_prose(unit.text, tokens, unit.words)
+    unit.key = " ".join(tokens).lower()
+
+
+def _continues(prev: str, text: str) -> bool:
+    """``text`` carries on the sentence that ``prev`` broke off (hard-wrapped text)."""
+    if len(prev) < 30 or _ends_sentence(prev) or prev.endswith(":"):
+        return False
+    head = text.split(maxsplit=1)[0]
+    if not (head[:2].isalpha() and head[0].islower() and len(text.split()) >= 3):
+        return False
+    words = prev.split()  # a sentence, not a Title Case headline followed by "by ..."
+    return sum(w[0].islower() for w in words) >= 0.4 * len(words)
+
+
+def _classify(units: list[_Unit], title: str | None, prune: bool = True) -> None:
+    """Mark mojibake, end markers, related headers, boilerplate, duplicates; score.
+
+    With ``prune``, stop at an end marker that closes an unbroken run of prose (the
+    article) which even an all-prose rest, discounted as it is there, could not outweigh:
+    the rest is marked ``tail`` and left unread.
+    """
+    seen: dict[str, int] = {}
+    title_key = _normal(title) if title else None
+    prose_words = 0  # the headline again after this much prose starts a related list
+    remaining = sum(unit.words for unit in units)
+    run = run_before = 0  # words of the current run of prose paragraphs, and the last one
+    for pos, unit in enumerate(units):
+        remaining -= unit.words
+        _describe(unit)
+        text = unit.text
+        key = unit.key
+        found = classify_line(text) if unit.words <= 40 else None
+        if _is_mojibake(text):
+            unit.drop = "mojibake that could not be repaired"
+        elif found is not None and found[0] == "end":
+            unit.barrier = found[1]
+        elif found is not None and found[0] == "related":
+            unit.related = True
+        elif found is not None:
+            unit.drop = f"boilerplate: {found[1]}"
+        elif key == title_key and prose_words >= _SETTLED:
+            unit.barrier = _HEADLINE_AGAIN
+        elif unit.words >= _DEDUPLICATE and key in seen:
+            unit.drop = f"duplicate of line {seen[key] + 1}"
+        seen.setdefault(key, unit.first)
+        if unit.drop is not None or unit.barrier is not None or unit.related:
+            unit.prose = False
+        prose_words += unit.words if unit.prose else 0
+        if unit.prose:
+            run += unit.words
+        elif unit.drop is None:
+            run_before, run = run, 0
+        unit.score = _score(unit)
+        if (
+            prune
+            and unit.barrier is not None
+            and run_before >= _SETTLED
+            and _AFTER_END * remaining < 0.5 * run_before
+        ):
+            for rest in units[pos + 1 :]:
+                rest.tail = True
+            break
+    for pos, unit in enumerate(units):
+        if unit.score > 0:
+            before = pos > 0 and units[pos - 1].prose
+            after = pos + 1 < len(units) and units[pos + 1].prose
+            if not before and not after:
+                unit.score *= _ISOLATED
+
+
+_HEADLINE_AGAIN = "headline repeated in a related-stories list"
+
+
+def _mark_headline_again(units: list[_Unit], anchor: int | None) -> None:
+    """The anchoring headline seen again further down starts a related-stories list."""
+    if anchor is None:
+        return
+    key = units[anchor].key
+    for unit in units[anchor + 1 :]:
+        if unit.barrier is None and unit.key == key:
+            unit.barrier = _HEADLINE_AGAIN
+            unit.drop = None
+            unit.prose = False
+            unit.score = _score(unit)
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def _anchor(units: list[_Unit], title: str | None) -> int | None:
+    """Position of the headline just above the body, when the text tells it.
+
+    A known title is the anchor where it appears. Page dumps start with the page's
+    ``<title>`` ("Headline | Site"); the article's own headline repeats it (or its
+    longest part) just above the body.
+    """
+    if len(units) < 2:
+        return None
+    if title is not None:
+        key = _normal(title)
+        for pos, unit in enumerate(units):
+            if unit.key == key and unit.barrier is None:  # not a later related-list copy
+                return pos
+        return None
+    first = units[0].key
+    parts = {p for p in (_normal(p) for p in _SEPARATED.split(units[0].text)) if len(p) >= 15}
+    best: tuple[int, float, int] | None = None  # (length of the match, prose after, position)
+    for pos in range(1, len(units)):
+        unit = units[pos]
+        key = unit.key
+        if len(key) < 15 or unit.words > 25 or not (key in parts or first.startswith(key)):
+            continue
+        prose = sum(u.score for u in units[pos + 1 : pos + 13] if u.score > 0)
+        if prose > 0 and (best is None or (len(key), prose) > best[:2]):
+            best = (len(key), prose, pos)
+    return best[2] if best is not None else None
+
+
+def _body_span(units: list[_Unit], anchor: int | None) -> tuple[int, int]:
+    """The [start, end) run of units with the highest weighted score, within barriers.
+
+    A maximum-sum subsequence (Kadane) over unit scores. Prose above the anchoring
+    headline counts a quarter; once a run of prose worth ``_SETTLED`` has been seen,
+    prose after the next end marker (comments, footer) counts a tenth.
+    """
+    best = (0.0, 0, 0)
+    weight = _BEFORE_ANCHOR if anchor is not None else 1.0
+    settled = False
+    run_score = 0.0
+    run_start = 0
+    for pos, unit in enumerate(units):
+        if unit.tail:
+            break
+        if pos == anchor:
+            weight = 1.0
+            run_score = 0.0  # the article starts at its headline
+        if unit.barrier is not None:
+            if settled:
+                weight = _AFTER_END
+            run_score = 0.0
+            run_start = pos + 1
+            continue
+        if run_score <= 0.0:
+            run_score = 0.0
+            run_start = pos
+        run_score += unit.score * weight if unit.score > 0 else unit.score
+        if weight == 1.0 and run_score >= _SETTLED:
+            settled = True
+        if run_score > best[0]:
+            best = (run_score, run_start, pos + 1)
+    return best[1], best[2]
+
+
+def _find_title(result: _Result, units: list[_Unit], anchor: int | None, start: int) -> int | None:
+    """Set ``result.title`` and return the position of the unit that holds it, if any."""
+    if result.title is not None:
+        key = _normal(result.title)
+        if anchor is not None and units[anchor].key == key:
+            return anchor
+        return None
+    if anchor is not None:
+        result.title = units[anchor].text
+        return anchor
+    # A headline-like line above the body that shares most of its words with the first
+    # line (a page dump's <title>), else that first line, else the nearest headline-like
+    # line of four words or more.
+    page_words = set(units[0].key.split()) if units else set()
+    nearest = overlap = None
+    for pos in range(start - 1, max(-1, start - 15), -1):
+        unit = units[pos]
+        if unit.barrier is not None or unit.related:
+            break
+        if not _is_headline(unit):
+            continue
+        words = set(unit.key.split())
+        if len(words & page_words) >= 0.6 * len(words):
+            overlap = pos
+            break
+        if nearest is None and unit.words >= 4:
+            nearest = pos
+    if overlap is not None:
+        result.title = units[overlap].text
+        return overlap
+    # A page dump's first line is its <title>: "Headline | Site".
+    if units and start > 0 and _is_headline(units[0]):
+        parts = _SEPARATED.split(units[0].text)
+        result.title = max(parts, key=len) if len(parts) > 1 else units[0].text
+        return 0
+    if nearest is not None:
+        result.title = units[nearest].text
+        return nearest
+    return None
+
+
+def _extend_head(units: list[_Unit], start: int, title_pos: int | None) -> int:
+    """Take back prose just above the body separated from it only by furniture.
+
+    A lead photo's caption often sits above the headline, next to its duplicate and
+    a credit line; it belongs to the article.
+    """
+    pos = start - 1
+    new_start = start
+    while pos >= 0:
+        unit = units[pos]
+        if unit.barrier is not None or unit.related:
+            break
+        if unit.prose:
+            new_start = pos
+        elif not (pos == title_pos or unit.drop is not None):
+            break
+        pos -= 1
+    return new_start
+
+
+def _find_date_and_dateline(
+    result: _Result, units: list[_Unit], start: int, end: int, title_pos: int | None
+) -> None:
+    """Publication date from the header lines above the body; the dateline if any."""
+    head_from = max(0, (title_pos if title_pos is not None else start) - 2)
+    for pos in range(head_from, min(start + 1, len(units))):
+        unit = units[pos]
+        if pos >= start and unit.prose:
+            break
+        if unit.prose or unit.words > 20:
+            continue
+        match = _DATELINE_LINE.match(unit.text)
+        if match and pos != title_pos and result.dateline is None:
+            if match.group(1).strip().lower() in NOT_PLACES:
+                continue
+            result.dateline = match.group(1).strip()
+            unit.drop = "dateline"
+            continue
+        if result.published is None and pos != title_pos:
+            result.published = parse_date(unit.text)
+    for unit in units[start:end]:
+        if unit.drop is None and unit.barrier is None and not unit.related:
+            result.dateline = result.dateline or _inline_dateline(unit.text)
+            break
+
+
+def _inline_dateline(text: str) -> str | None:
+    """'WASHINGTON (AP) — The ...' -> 'WASHINGTON'; labels like 'BREAKING:' are not places."""
+    match = _DATELINE_INLINE.match(text)
+    if match is None:
+        return None
+    place = match.group(1).strip()
+    return place if len(place) >= 3 and place.lower() not in NOT_PLACES else None
+
+
+# --- The HTML path --------------------------------------------------------------------
+
+
+def _clean_html(html: str, url: str | None, title: str | None) -> CleanArticle:
+    """trafilatura extracts body and metadata; the text rules then trim what it kept."""
+    import trafilatura  # imported here: it is slow to import and only HTML needs it
+    from trafilatura.settings import Document
+
+    doc = trafilatura.bare_extraction(
+        html,
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        favor_precision=True,
+        include_tables=True,
+        date_extraction_params={"original_date": True},
+    )
+    if not isinstance(doc, Document) or not doc.text:
+        # Too little for trafilatura to call it an article: its plain text, cleaned as text.
+        return clean_text(repair(trafilatura.html2txt(html) or ""), title=title)
+    found_title = title or _strip_site(doc.title, doc.sitename)
+    lines = repair(doc.text).split("\n")
+    result = _trim_extracted(lines, found_title)
+    removed = [
+        Removed(line=i + 1, text=lines[i].strip(), reason=f"{reason} (in extracted text)")
+        for i, reason in sorted(result.dropped.items())
+    ]
+    return CleanArticle(
+        title=found_title,
+        published=parse_date(doc.date or "") or result.published,
+        dateline=result.dateline,
+        text="\n\n".join(u.text for u in result.kept),
+        url=doc.url or url,
+        removed=removed,
+    )
+
+
+def _trim_extracted(lines: list[str], title: str | None) -> _Result:
+    """Drop what an HTML extractor kept past the article's end, and furniture lines."""
+    units = _units(lines, 0)
+    result = _Result(units=units, title=title)
+    _classify(units, title, prune=False)
+    # An end marker ends the article only past half of its words: trafilatura has already
+    # cut the page down to the article, and notices like "© AP" can sit near the top.
+    total = sum(u.words for u in units)
+    end, seen = len(units), 0
+    for pos, unit in enumerate(units):
+        if unit.barrier is not None and seen >= total / 2:
+            end = pos
+            break
+        seen += unit.words
+    title_key = _normal(title) if title else None
+    for pos, unit in enumerate(units):
+        reason: str | None = None
+        if pos < 3 and title_key is not None and unit.key == title_key:
+            reason = "title"
+        elif pos >= end:
+            reason = f"end of article: {unit.barrier}" if pos == end else "after the article"
+        elif unit.barrier is not None:
+            reason = f"boilerplate: {unit.barrier}"  # a notice above the end, not the end
+        elif unit.related:
+            reason = "related stories"
+        elif unit.drop is not None and not unit.drop.startswith("boilerplate: separator"):
+            reason = unit.drop
+        if reason is None:
+            result.kept.append(unit)
+        else:
+            for i in range(unit.first, unit.last + 1):
+                if lines[i].strip():
+                    result.dropped[i] = reason
+    for unit in result.kept[:1]:
+        result.dateline = _inline_dateline(unit.text)
+    return result
+
+
+def _strip_site(title: str | None, site: str | None) -> str | None:
+    """'Headline | Site' -> 'Headline' when the last part is the site's name."""
+    if not title:
+        return None
+    parts = _SEPARATED.split(title)
+    if len(parts) > 1 and site and _normal(parts[-1]) in {_normal(site), _normal(site) + ".com"}:
+        return title[: title.rfind(parts[-1])].rstrip(" |-–—:·•»/")
+    return title

@@ -28,7 +28,14 @@ from summarise import evaluate as evaluation
 from summarise.batch import Job, RunOptions, RunStats, UsageError, parse_shard, run_job
 from summarise.client import FatalError
 from summarise.ingest import InputError, check_inputs, read
-from summarise.pipeline import OFFLINE_NOTICE, Backend, Settings, make_backend, resolve_settings
+from summarise.pipeline import (
+    OFFLINE_NOTICE,
+    Backend,
+    OpenAIBackend,
+    Settings,
+    make_backend,
+    resolve_settings,
+)
 from summarise.schema import errors_schema, feed_schema, model_facing_schema
 
 EXIT_OK, EXIT_FAILED, EXIT_FATAL, EXIT_BUDGET, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -109,7 +116,10 @@ def run(
         Path | None,
         typer.Option(help="Answer from exchanges recorded with --record; no network."),
     ] = None,
-    concurrency: Annotated[int, typer.Option(min=1, help="Requests in flight.")] = 8,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, help="Requests in flight. Default: 8; 1 with --backend local."),
+    ] = None,
     rpm: Annotated[
         int | None, typer.Option(min=1, help="Client-side limit: requests per minute.")
     ] = None,
@@ -132,7 +142,10 @@ def run(
     max_retries: Annotated[
         int, typer.Option(min=0, help="Retries of a call after 429/5xx/timeouts.")
     ] = 6,
-    timeout: Annotated[float, typer.Option(help="Seconds per model call.")] = 120.0,
+    timeout: Annotated[
+        float | None,
+        typer.Option(help="Seconds per model call. Default: 120; 600 with --backend local."),
+    ] = None,
     max_tokens: Annotated[int, typer.Option(help="Answer token budget per call.")] = 4096,
     response_format: Annotated[
         FormatChoice, typer.Option(help="Structured-output shape; auto probes the endpoint.")
@@ -144,9 +157,10 @@ def run(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Say more on stderr.")] = False,
 ) -> None:
     """Summarise articles into a JSONL feed (and an errors file: every input lands in one)."""
+    is_local = backend is BackendChoice.local
     try:
         options = RunOptions(
-            concurrency=concurrency,
+            concurrency=concurrency or (1 if is_local else 8),
             shard=parse_shard(shard) if shard else None,
             retry_errors=retry_errors,
             strict=strict,
@@ -164,7 +178,7 @@ def run(
         model=model,
         base_url=base_url,
         api_key_env=api_key_env,
-        timeout_s=timeout,
+        timeout_s=timeout or (600.0 if is_local else 120.0),
         max_attempts=max_attempts,
         max_retries=max_retries,
         max_tokens=max_tokens,
@@ -197,7 +211,7 @@ def _backend_for(settings: Settings, gguf: Path | None) -> Iterator[Backend]:
 
     try:
         with local.serve(gguf, settings.config) as config:
-            yield make_backend(Settings(backend="openai", config=config))
+            yield make_backend(Settings(backend="local", config=config))
     except local.LocalModelError as exc:
         raise fail(str(exc)) from exc
 
@@ -226,12 +240,16 @@ def _run_with_progress(job: Job, backend: Backend, *, progress: bool, verbose: b
         bar.update(task, completed=stats.done, line=line)
 
     stdin = sys.stdin.buffer if "-" in job.inputs else None
+
+    async def main() -> RunStats:
+        if verbose and isinstance(backend, OpenAIBackend):
+            caps = await backend.client.capabilities()
+            err.print(f"probe: {caps.describe()}", highlight=False)
+        return await run_job(job, backend, stdin=stdin, on_update=update)
+
     try:
         with bar:
-            if verbose and backend.name == "openai":
-                caps = asyncio.run(_describe(backend))
-                err.print(f"probe: {caps}", highlight=False)
-            return asyncio.run(run_job(job, backend, stdin=stdin, on_update=update))
+            return asyncio.run(main())
     except FatalError as exc:
         raise fail(str(exc)) from exc
     except InputError as exc:
@@ -239,14 +257,6 @@ def _run_with_progress(job: Job, backend: Backend, *, progress: bool, verbose: b
     except KeyboardInterrupt as exc:
         err.print("interrupted: finished articles are saved; run again to resume")
         raise typer.Exit(EXIT_INTERRUPTED) from exc
-
-
-async def _describe(backend: Backend) -> str:
-    client = getattr(backend, "client", None)
-    if client is None:
-        return "n/a"
-    caps = await client.capabilities()
-    return str(caps.describe())
 
 
 def _print_summary(stats: RunStats, job: Job) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -47,8 +48,10 @@ DEFAULT_MODEL = "gpt-4o-mini"
 CHARS_PER_TOKEN = 3.5
 OPENAI_HOST = "api.openai.com"
 
-# Keywords OpenAI's strict structured outputs reject; the full schema (with them) still
-# travels in the system prompt and pydantic enforces it on every answer.
+# Keywords left out of the schema sent as response_format: OpenAI's strict mode rejects
+# them, and llama.cpp turns a long maxLength into a grammar so deep that its parser
+# overflows the stack (SIGSEGV at maxLength ~1200). The full schema still travels in the
+# system prompt and pydantic enforces it on every answer.
 _STRICT_UNSUPPORTED = frozenset({"maxLength", "minLength"})
 
 # A probe schema whose only valid answer a model cannot guess unless it is enforced.
@@ -107,6 +110,8 @@ class EndpointConfig:
     system_in_user: bool = False
     record_dir: Path | None = None
     replay_dir: Path | None = None
+    context_length: int | None = None
+    """The model's context window when known up front (a local server we started)."""
     rpm: int | None = None
     """Client-side limit: requests per minute (every call, re-asks and retries included)."""
     tpm: int | None = None
@@ -163,7 +168,7 @@ class InvalidAnswer(ValueError):
 
 
 def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """The schema minus keywords that OpenAI strict mode rejects."""
+    """The schema minus keywords that servers reject or choke on (see above)."""
 
     def strip(node: Any) -> Any:
         if isinstance(node, dict):
@@ -183,7 +188,7 @@ def response_format_for(mode: ResponseMode, schema: dict[str, Any]) -> dict[str,
             "json_schema": {"name": "summary", "strict": True, "schema": strict_schema(schema)},
         }
     if mode == "json_object_schema":
-        return {"type": "json_object", "schema": schema}
+        return {"type": "json_object", "schema": strict_schema(schema)}
     if mode == "json_object":
         return {"type": "json_object"}
     return None
@@ -407,7 +412,8 @@ class ModelClient:
             exc = state.outcome.exception() if state.outcome else None
             hinted = retry_after_s(exc) if exc else None
             if hinted is not None:
-                return min(hinted, self.config.max_backoff_s)
+                # Jitter, so that clients told the same wait do not all come back at once.
+                return min(hinted * random.uniform(1.0, 1.2) + 0.01, self.config.max_backoff_s)
             backoff = wait_random_exponential(multiplier=0.5, max=self.config.max_backoff_s)
             return float(backoff(state))
 

@@ -89,9 +89,10 @@ class OfflineBackend:
 class OpenAIBackend:
     """Any OpenAI-compatible endpoint, through ``ModelClient``."""
 
-    name = "openai"
-
-    def __init__(self, config: EndpointConfig, client: ModelClient | None = None) -> None:
+    def __init__(
+        self, config: EndpointConfig, client: ModelClient | None = None, *, name: str = "openai"
+    ) -> None:
+        self.name = name
         self.config = config
         self.client = client or ModelClient(config)
         self.model: str | None = config.model
@@ -101,9 +102,10 @@ class OpenAIBackend:
 
     async def start(self) -> None:
         caps = await self.client.capabilities()
-        if caps.context_length:
-            budget = caps.context_length - self.config.max_tokens
-            budget -= len(prompt.load_prompts().system) / CHARS_PER_TOKEN + 100
+        context = self.config.context_length or caps.context_length
+        if context:
+            reserved = self.config.max_tokens + len(prompt.load_prompts().system) / CHARS_PER_TOKEN
+            budget = context - reserved - 100
             self.max_article_chars = max(1000, int(budget * CHARS_PER_TOKEN))
 
     async def summarise(self, article: CleanArticle) -> tuple[Extraction, str]:
@@ -179,7 +181,7 @@ def resolve_settings(
 def make_backend(settings: Settings) -> Backend:
     if settings.backend == "offline":
         return OfflineBackend()
-    return OpenAIBackend(settings.config)
+    return OpenAIBackend(settings.config, name="local" if settings.backend == "local" else "openai")
 
 
 def source_of(raw: RawArticle) -> Source:

@@ -1,0 +1,565 @@
+"""Offline: the deterministic extractor, the default backend when no endpoint is configured.
+
+No capable model can be installed offline, so this backend does not pretend to be one. It
+reads the article with the same code that grounds a model's answer (``ground.Document``)
+and extracts, without inventing anything:
+
+* quotes: every quotation in the article, verbatim, with the speaker the source
+  attributes it to (reporting verbs on either side, "X said" / "said X", "quoted X as",
+  "a statement from X", pronouns resolved to the person the text is about);
+* participants: people introduced with a title ("Russian Foreign Minister Sergey
+  Lavrov"), people who speak, people named in full and again by surname; with role,
+  affiliation and country as written; ``present`` when the lead puts them at the event;
+* the event: kind, date and place from cue words in the lead;
+* issues and outcomes: *source sentences, verbatim*, chosen by topic and result cues.
+  The topic label and outcome status come from the cue tables below; the sentence is the
+  article's own. The pipeline marks such records with an ``extractive`` warning.
+
+Deterministic: the same text always gives the same summary. No network, no clock.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from summarise.clean import CleanArticle
+from summarise.countries import DEMONYMS, to_iso3
+from summarise.ground import (
+    APPOSITIVE_ROLE,
+    EVIDENCE_ONLY_TITLES,
+    PRE_RUN,
+    REPORTING_VERB,
+    ROLE_NAME,
+    RUN,
+    Document,
+    analyse,
+    classify,
+    name_tokens,
+    same_person,
+)
+from summarise.schema import (
+    LONG,
+    MAX_ISSUES,
+    MAX_OUTCOMES,
+    MAX_PARTICIPANTS,
+    MAX_QUOTES,
+    QUOTE,
+    SHORT,
+    Event,
+    EventKind,
+    Issue,
+    ModelQuote,
+    ModelSummary,
+    Outcome,
+    OutcomeStatus,
+    Participant,
+)
+
+# --- Cue tables (data) ------------------------------------------------------------------
+
+# Lines that carry no article content: credits, captions, share buttons.
+NON_CONTENT = re.compile(
+    r"^\s*(?:with files from|photo credit|categories:|tags:|share\s*$|skip to main content"
+    r"|advertisement\s*$|related:|read more|.*\bcontributed to this report)",
+    re.IGNORECASE,
+)
+
+# Cue tables: phrases (regex syntax allowed) matched as whole words, case-insensitively.
+
+EVENT_CUES: tuple[tuple[EventKind, tuple[str, ...]], ...] = (
+    ("phone_call", (r"(?:phone|telephone|video) (?:call|conversation|talks?)",
+                    r"spoke by (?:tele)?phone", "rare call")),
+    ("summit", ("summit",)),
+    ("negotiation", (r"negotiat\w*", "peace talks")),
+    ("visit", (r"visit(?:s|ed|ing)?", "trip")),
+    ("meeting", ("met", r"meet(?:s|ing|ings)?", r"talks?", "talked", "sat down",
+                 r"discussions?", "chatted", "encounter", "sidelines", "margins")),
+    ("statement", ("statement", "interview", r"announce\w*")),
+)  # fmt: skip
+"""Event kinds and their cue words; ties go to the kind listed first."""
+
+TOPICS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("war in Ukraine", (r"Ukrain\w*", "Kyiv", "Crimea", "Donbas")),
+    ("nuclear arms control", ("nuclear", "arms control", "New START", "non-proliferation")),
+    ("detained citizens", ("detained", r"prisoners?", r"hostages?", "espionage")),
+    ("sanctions", (r"sanction\w*",)),
+    ("Taiwan", (r"Taiwan\w*",)),
+    ("trade and the economy", ("trade", r"tariffs?", r"econom\w+")),
+    ("human rights", ("human rights",)),
+    ("South China Sea", ("South China Sea",)),
+    ("fentanyl and opioids", ("fentanyl", r"opioid\w*")),
+    ("NATO", ("NATO",)),
+    ("Syria", (r"Syria\w*",)),
+    ("the Arctic", ("Arctic",)),
+    ("terrorism", (r"terror\w*", "attack on")),
+    ("energy and food security", ("energy", "food security")),
+    ("cyber attacks", (r"hack\w*", r"cyber\w*")),
+    ("military deployments", (r"troops?", "military contingent", r"deploy\w*", "battle group")),
+    ("peace talks", (r"peace (?:talks|plan|process|deal)", r"cease-?fire", r"negotiations?")),
+    ("Middle East", (r"Israel\w*", "Gaza", r"Iran\w*", r"Palestin\w*")),
+    ("Korean peninsula", (r"North Korea\w*", "Pyongyang")),
+    ("climate", ("climate",)),
+    ("migration", (r"migra\w+", r"refugees?")),
+    ("invitation to visit", ("invitation", "invited")),
+    ("joint declaration", (r"communiqu[eé]", "declaration", "joint statement", "consensus")),
+    ("diplomatic relations", ("relations", "ties", "dialogue", r"re-engage\w*",
+                              r"lines of (?:high-level )?communication")),
+)  # fmt: skip
+"""Issue topics: a label and the words that show a sentence is about it."""
+
+OUTCOME_CUES: tuple[tuple[OutcomeStatus, tuple[str, ...]], ...] = (
+    ("no_progress", (r"no (?:sign|indication) of (?:any )?(?:progress|movement|breakthrough)",
+                     r"no (?:major |significant )?(?:progress|breakthroughs?)",
+                     "inconclusive", "failed to overcome",
+                     r"no (?:final )?(?:deal|agreement) (?:was|has been) reached")),
+    ("disagreed", (r"unable to (?:reach|agree|forge)", r"fail(?:ed|ure) to (?:reach|achieve|agree)",
+                   r"could not (?:reconcile|agree)", "objected", "refused", "disagreed",
+                   "at odds", "collapsed", "rebuffed")),
+    ("agreed", ("agreed", "agreement", "signed", r"deal (?:was )?reached",
+                r"to continue (?:the )?talks", r"secured? a")),
+    ("pending", ("waiting for", "yet to", r"haven['’]t yet", "not yet",
+                 r"will (?:meet|visit|hold|continue)", "planned", "proposed")),
+    ("announced", ("announced", "invitation", "extended", "banned", "confirmed", "imposed",
+                   r"ready (?:to|for)", "open to", r"(?:offered|expressed) condolences")),
+)  # fmt: skip
+"""Outcome statuses and the words that show a sentence reports one; first match wins."""
+
+LEAD_PARAGRAPHS = 3
+"""How many substantial paragraphs count as the lead (what happened, when, where)."""
+PRESENT_PARAGRAPHS = 2
+"""People named in the first paragraphs, in a sentence about the event, took part."""
+MIN_LEAD_WORDS = 12
+MIN_SENTENCE_WORDS = 6
+"""Shorter sentences are captions and fragments, not issue or outcome summaries."""
+MAX_ISSUE_SENTENCES = 6
+MAX_OUTCOME_SENTENCES = 4
+
+
+def _cue_regex(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile(r"\b(?:" + "|".join(phrases) + r")\b", re.IGNORECASE)
+
+
+def _anchors(phrases: tuple[str, ...]) -> tuple[str, ...]:
+    """Word starts one of which every match contains (a cheap pre-check before the regex).
+
+    Only the first four letters of each literal word count, so that optional endings
+    ("hostages?") cannot make the check miss a match.
+    """
+    words = re.findall(r"(?<!\\)[A-Za-z][A-Za-z-]{2,}", " ".join(phrases))
+    return tuple(sorted({w.lower()[:4] for w in words}))
+
+
+_EVENT_RES = tuple((kind, _cue_regex(phrases)) for kind, phrases in EVENT_CUES)
+_ANY_EVENT = _cue_regex(tuple(p for _, phrases in EVENT_CUES for p in phrases))
+_TOPIC_RES = tuple((label, _cue_regex(ph), _anchors(ph)) for label, ph in TOPICS)
+_OUTCOME_RES = tuple((status, _cue_regex(ph), _anchors(ph)) for status, ph in OUTCOME_CUES)
+_EXPLICIT_DATE = re.compile(
+    r"\b(?:(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?|January|February|March|April|May"
+    r"|June|July|August|September|October|November|December)\s+\d{1,2},?\s+\d{4}\b"
+)
+_WEEKDAY = re.compile(
+    r"\b(?:(?:last|this|next)\s+)?(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"
+    r"|\b(?:yesterday|today)\b"
+)
+_IN_PLACE = re.compile(r"\bin\s+(?:the\s+)?(" + RUN.pattern + r")(?:,\s+(" + RUN.pattern + r"))?")
+_LETTERS = re.compile(r"[^\W\d_]{3,}")
+_WORDS = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*")
+
+
+# --- Reading the article ----------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class _Person:
+    name: str
+    first: int
+    evidence: set[str] = field(default_factory=set)
+    role: str | None = None
+    affiliation: str | None = None
+    country: str | None = None
+
+    @property
+    def surname(self) -> str:
+        return self.name.split()[-1]
+
+
+@dataclass
+class _Reading:
+    doc: Document
+    body: list[int]
+    """Indices of paragraphs with article content."""
+    sentences: list[int]
+    """Indices of the sentences in those paragraphs."""
+    lead: list[int]
+    """Indices of the lead sentences."""
+    usable: list[int]
+    """Body sentences short enough to be an issue or outcome summary, verbatim."""
+    event_words: list[set[str]]
+    """Words of the first lead sentences that are about the event."""
+
+
+def _read(doc: Document) -> _Reading:
+    body = [
+        i
+        for i, (p0, p1) in enumerate(doc.paragraphs)
+        if not NON_CONTENT.match(doc.text[p0:p1]) and _LETTERS.search(doc.text, p0, p1)
+    ]
+    body_set = set(body)
+    sentences = [i for i, (_, _, p) in enumerate(doc.sentences) if p in body_set]
+    lead_paragraphs = [
+        i
+        for i in body
+        if len(doc.text[doc.paragraphs[i][0] : doc.paragraphs[i][1]].split()) >= MIN_LEAD_WORDS
+    ][:LEAD_PARAGRAPHS]
+    lead_set = set(lead_paragraphs)
+    lead = [i for i in sentences if doc.sentences[i][2] in lead_set]
+    present = set(lead_paragraphs[:PRESENT_PARAGRAPHS])
+    event_words = [
+        set(_WORDS.findall(doc.masked, s0, s1))
+        for s0, s1, p in (doc.sentences[i] for i in lead)
+        if p in present and _ANY_EVENT.search(doc.masked, s0, s1)
+    ]
+    usable = [
+        i
+        for i in sentences
+        if doc.sentences[i][1] - doc.sentences[i][0] <= LONG
+        and len(doc.text[doc.sentences[i][0] : doc.sentences[i][1]].split()) >= MIN_SENTENCE_WORDS
+    ]
+    return _Reading(doc, body, sentences, lead, usable, event_words)
+
+
+def _sentence_text(doc: Document, i: int) -> str:
+    s0, s1, _ = doc.sentences[i]
+    return doc.text[s0:s1].strip()
+
+
+# --- People -----------------------------------------------------------------------------
+
+
+def _people(reading: _Reading) -> list[_Person]:
+    doc = reading.doc
+    masked = doc.masked
+    found: dict[str, _Person] = {}
+    singles: set[str] = set()
+    mid_sentence: set[str] = set()  # capitalised where a sentence does not start: a name
+
+    def add(name: str, pos: int, evidence: str) -> _Person:
+        person = found.get(name)
+        if person is None:
+            person = found[name] = _Person(name, pos)
+        person.first = min(person.first, pos)
+        person.evidence.add(evidence)
+        return person
+
+    for p in reading.body:
+        p0, p1 = doc.paragraphs[p]
+        for m in ROLE_NAME.finditer(masked, p0, p1):
+            of, name_run = m.group("of"), m.group("name")
+            joined = bool(of) and masked[m.end("of") : m.start("name")] == " "
+            named = classify(f"{of} {name_run}" if joined else name_run)
+            if named is None or named[0] != "person":
+                continue
+            person = add(named[1], m.start("name"), "role")
+            _take_role(person, m, masked, p0)
+        for run in RUN.finditer(masked, p0, p1):
+            named = classify(run.group(0))
+            if named is None or named[0] != "person":
+                continue
+            if " " in named[1]:
+                add(named[1], run.start(), "named")
+                _take_appositive(found[named[1]], masked, run.end())
+            else:
+                singles.add(named[1])
+                if doc.sentences[doc.sentence_at(run.start())][0] != run.start():
+                    mid_sentence.add(named[1])
+
+    for i in reading.sentences:
+        s0, s1, _ = doc.sentences[i]
+        for verb in REPORTING_VERB.finditer(masked, s0, s1):
+            subject = doc.subject_of(verb, s0, s1)
+            if subject is not None and subject.kind == "person":
+                add(subject.text, subject.start, "speaker")
+
+    for person in found.values():
+        if " " in person.name and person.surname in singles:
+            person.evidence.add("surname")
+        if (
+            " " not in person.name
+            and person.name not in mid_sentence
+            and "role" not in person.evidence
+        ):
+            person.evidence.clear()  # "Sources told ...": a capitalised common word
+    return _merge(found)
+
+
+def _take_role(person: _Person, m: re.Match[str], masked: str, p0: int) -> None:
+    role = m.group("role")
+    prep, of = m.group("prep"), m.group("of")
+    affiliation: str | None = None
+    country: str | None = None
+    name_run = m.group("name")
+    if prep and of and masked[m.end("of") : m.start("name")] == " ":
+        # "Ambassador to Canada Oleg Stepanov": the runs meet; the name is what follows the place.
+        named = classify(f"{of} {name_run}")
+        if named is not None and named[0] == "person" and f"{of} {name_run}".endswith(named[1]):
+            of = f"{of} {name_run}"[: -len(named[1])].strip()
+    if prep == "to" and of:
+        role = f"{role} to {of}"
+    elif prep and of:
+        affiliation = of
+    pre = PRE_RUN.search(masked, max(p0, m.start() - 60), m.start())
+    prefix = ""
+    if pre is not None:
+        run = pre.group("run")
+        country = to_iso3(run) or to_iso3(run.split()[0])
+        named = classify(run)
+        if named is not None and named[0] == "org":
+            affiliation = affiliation or named[1]
+        elif named is not None and named[0] == "person" and role.islower():
+            prefix = f"{named[1]} "  # "Dion spokesman"
+    if role.lower() in EVIDENCE_ONLY_TITLES:
+        role = ""
+    if person.role is None and role:
+        person.role = _cap(prefix + role)
+    if person.affiliation is None and affiliation:
+        person.affiliation = _cap(affiliation)
+    if person.country is None and country:
+        person.country = country
+
+
+def _take_appositive(person: _Person, masked: str, pos: int) -> None:
+    """'Kurt Campbell, the top Asia expert at the National Security Council, said'."""
+    if person.role is not None:
+        return
+    m = APPOSITIVE_ROLE.match(masked, pos)
+    if m and "·" not in m.group(1):
+        person.role = _cap(m.group(1))
+        if person.country is None:
+            for run in RUN.finditer(m.group(1)):
+                code = to_iso3(run.group(0))
+                if code:
+                    person.country = code
+                    break
+
+
+def _merge(found: dict[str, _Person]) -> list[_Person]:
+    """Fold 'Lavrov' into 'Sergey Lavrov', 'David' into 'David Whelan', 'Joe Biden' into
+    'President Joe Biden'; keep people with evidence of being people."""
+    full = sorted((p for p in found.values() if " " in p.name), key=lambda p: -len(p.name))
+    people: list[_Person] = []
+    for person in full:
+        tail = " " + person.name.casefold()
+        longer = next((p for p in people if p.name.casefold().endswith(tail)), None)
+        if longer is not None:
+            _fold_into(longer, person)
+        else:
+            people.append(person)
+    by_surname: dict[str, list[_Person]] = {}
+    by_first: dict[str, list[_Person]] = {}
+    for person in people:
+        by_surname.setdefault(person.surname, []).append(person)
+        by_first.setdefault(person.name.split()[0], []).append(person)
+    for person in found.values():
+        if " " in person.name:
+            continue
+        target = by_surname.get(person.name) or by_first.get(person.name) or []
+        if len(target) == 1:
+            _fold_into(target[0], person)
+        elif not target:
+            people.append(person)
+    keep = [p for p in people if p.evidence & {"role", "speaker", "surname"}]
+    return sorted(keep, key=lambda p: p.first)
+
+
+def _fold_into(target: _Person, other: _Person) -> None:
+    target.first = min(target.first, other.first)
+    target.evidence |= other.evidence
+    target.role = target.role or other.role
+    target.affiliation = target.affiliation or other.affiliation
+    target.country = target.country or other.country
+
+
+def _cap(text: str) -> str:
+    return text[:SHORT]
+
+
+def _present(person: _Person, reading: _Reading) -> bool:
+    """In the lead, in a sentence about the event: took part rather than only mentioned."""
+    return any(person.surname in words for words in reading.event_words)
+
+
+def _speaker_name(speaker: str | None, people: list[_Person]) -> str | None:
+    """The attributed name as a participant's full name when it is unambiguous."""
+    if speaker is None:
+        return None
+    matches = [p for p in people if same_person(speaker, p.name)]
+    if len(matches) == 1:
+        return matches[0].name
+    exact = [p for p in matches if name_tokens(p.name)[-1:] == name_tokens(speaker)[-1:]]
+    return exact[0].name if len(exact) == 1 else speaker
+
+
+# --- The summary ------------------------------------------------------------------------
+
+
+def extract(article: CleanArticle) -> ModelSummary:
+    """Summarise one article without a model: deterministic, extractive, offline."""
+    doc = analyse(article.text)
+    reading = _read(doc)
+    people = _people(reading)
+    body = set(reading.body)
+
+    quotes: list[ModelQuote] = []
+    for region in doc.regions:
+        if region.paragraph not in body:
+            continue
+        text = doc.text[region.start : region.end].rstrip(",;: ")
+        if not _LETTERS.search(text) or len(text) > QUOTE:
+            continue
+        quotes.append(
+            ModelQuote(speaker=_cap_opt(_speaker_name(doc.speaker(region), people)), text=text)
+        )
+        if len(quotes) == MAX_QUOTES:
+            break
+
+    ranked = sorted(people, key=lambda p: (not _present(p, reading), p.first))[:MAX_PARTICIPANTS]
+    participants = [
+        Participant(
+            name=_cap(p.name),
+            role=p.role,
+            affiliation=p.affiliation,
+            country=p.country,
+            present=_present(p, reading),
+        )
+        for p in sorted(ranked, key=lambda p: p.first)
+    ]
+
+    return ModelSummary(
+        headline=_headline(article, reading),
+        event=_event(reading),
+        participants=participants,
+        issues=_issues(reading),
+        outcomes=_outcomes(reading, people),
+        quotes=quotes,
+    )
+
+
+def _cap_opt(text: str | None) -> str | None:
+    return text[:SHORT] if text else None
+
+
+def _headline(article: CleanArticle, reading: _Reading) -> str:
+    if article.title and article.title.strip():
+        return article.title.strip()[:LONG]
+    for i in reading.lead or reading.sentences:
+        sentence = _sentence_text(reading.doc, i)
+        if len(sentence) <= LONG:
+            return sentence
+    return (article.text.strip().split("\n", 1)[0] or "(untitled)")[:LONG]
+
+
+def _event(reading: _Reading) -> Event:
+    doc = reading.doc
+    lead_text = " ".join(
+        doc.masked[doc.sentences[i][0] : doc.sentences[i][1]] for i in reading.lead
+    )
+    scores = [
+        (len(pattern.findall(lead_text)), -n, kind) for n, (kind, pattern) in enumerate(_EVENT_RES)
+    ]
+    best = max(scores)
+    kind: EventKind = best[2] if best[0] > 0 else "other"
+
+    when: str | None = None
+    where: str | None = None
+    for i in reading.lead:
+        s0, s1, _ = doc.sentences[i]
+        sentence = doc.masked[s0:s1]
+        if not _ANY_EVENT.search(sentence):
+            continue
+        if when is None:
+            m = _EXPLICIT_DATE.search(sentence) or _WEEKDAY.search(sentence)
+            when = m.group(0) if m else None
+        if where is None and kind != "phone_call":
+            where = _place(sentence)
+    return Event(kind=kind, date=when, location=where)
+
+
+def _place(sentence: str) -> str | None:
+    for m in _IN_PLACE.finditer(sentence):
+        named = classify(m.group(1))
+        if named is None or named[0] == "org":
+            continue
+        place = named[1] if named[0] == "place" else m.group(1)
+        if m.group(2) and to_iso3(m.group(2)):
+            place = f"{place}, {m.group(2)}"
+        return _cap(place)
+    return None
+
+
+def _issues(reading: _Reading) -> list[Issue]:
+    """Sentences that carry topic cues, verbatim; topics sharing a sentence share an issue."""
+    doc = reading.doc
+    usable = set(reading.usable)
+    by_sentence: dict[int, list[str]] = {}
+    lowered = doc.text.lower()
+    for label, pattern, anchors in _TOPIC_RES:
+        if not any(a in lowered for a in anchors):
+            continue
+        for m in pattern.finditer(doc.text):
+            i = doc.sentence_at(m.start())
+            if i in usable:
+                by_sentence.setdefault(i, []).append(label)
+                break
+    issues = []
+    for i in sorted(by_sentence)[:MAX_ISSUE_SENTENCES]:
+        issues.append(
+            Issue(
+                topic=_cap(", ".join(by_sentence[i])), summary=_sentence_text(doc, i), positions=[]
+            )
+        )
+    return issues[:MAX_ISSUES]
+
+
+def _outcomes(reading: _Reading, people: list[_Person]) -> list[Outcome]:
+    """Sentences that report a result, verbatim, with the status their cue words give."""
+    doc = reading.doc
+    usable = set(reading.usable)
+    statuses: dict[int, int] = {}
+    lowered = doc.masked.lower()
+    for rank, (_, pattern, anchors) in enumerate(_OUTCOME_RES):
+        if not any(a in lowered for a in anchors):
+            continue
+        for m in pattern.finditer(doc.masked):
+            i = doc.sentence_at(m.start())
+            if i in usable and i not in statuses:
+                statuses[i] = rank  # cues are tried in priority order: the first one wins
+    outcomes = []
+    for i in sorted(statuses)[: min(MAX_OUTCOMES, MAX_OUTCOME_SENTENCES)]:
+        s0, s1, _ = doc.sentences[i]
+        outcomes.append(
+            Outcome(
+                description=_sentence_text(doc, i),
+                status=OUTCOME_CUES[statuses[i]][0],
+                parties=_parties(doc.masked[s0:s1], people),
+            )
+        )
+    return outcomes
+
+
+def _parties(sentence: str, people: list[_Person]) -> list[str]:
+    """People and countries a sentence names, as the article names them."""
+    parties: list[str] = []
+    codes: set[str] = set()
+    words = set(_WORDS.findall(sentence))
+    for person in people:
+        if person.surname in words:
+            parties.append(person.name)
+    for run in RUN.finditer(sentence):
+        named = classify(run.group(0))
+        if named is not None and named[0] == "place" and named[1] not in DEMONYMS:
+            code = to_iso3(named[1])
+            if code and code not in codes:
+                codes.add(code)
+                parties.append(_cap(named[1]))
+    return parties[:MAX_PARTICIPANTS]

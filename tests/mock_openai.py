@@ -49,6 +49,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from summarise.replay import exchange_key
 from summarise.schema import ModelSummary
 
 # Fault names a script or the random injector may use. Any other three-digit HTTP status
@@ -417,17 +418,6 @@ def _token_counts(body: Body) -> tuple[int, int]:
 
 
 # --- Replay -------------------------------------------------------------------------------
-
-
-def exchange_key(method: str, path: str, body: Any) -> str:
-    """The record mode's key: SHA-256 of the canonical JSON of {method, path, body}."""
-    canonical = json.dumps(
-        {"method": method.upper(), "path": path, "body": body},
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def _route(path: str) -> str:

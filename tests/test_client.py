@@ -18,30 +18,11 @@ from summarise.client import EndpointConfig, FatalError, ModelClient, ModelError
 from summarise.prompt import build_messages
 from summarise.schema import model_facing_schema
 from tests.conftest import synthetic
+from tests.mock_openai import chat_completion
 
 GOOD = json.dumps(synthetic("summary_004.json"))
 INVALID_SCHEMA = json.dumps(synthetic("summary_schema_invalid.json"))
 MESSAGES = build_messages("Shoigu told Lecornu ...", title="t", published=None)
-
-
-def completion(
-    content: str | None, finish_reason: str = "stop", refusal: str | None = None
-) -> dict[str, Any]:
-    """A chat.completion envelope around a hand-written answer."""
-    return {
-        "id": "chatcmpl-synthetic",
-        "object": "chat.completion",
-        "created": 0,
-        "model": "fake",
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": content, "refusal": refusal},
-                "finish_reason": finish_reason,
-            }
-        ],
-        "usage": {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150},
-    }
 
 
 Handler = Callable[[dict[str, Any]], httpx2.Response]
@@ -64,7 +45,7 @@ class Fake:
 
 
 def ok(content: str | None, **kw: Any) -> httpx2.Response:
-    return httpx2.Response(200, json=completion(content, **kw))
+    return httpx2.Response(200, json=chat_completion(content, prompt_tokens=100, **kw))
 
 
 def client_for(fake: Fake, **config: Any) -> ModelClient:

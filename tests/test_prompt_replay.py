@@ -12,7 +12,7 @@ from summarise.client import EndpointConfig, ModelClient, ModelError
 from summarise.prompt import build_messages, load_prompts, prompt_version
 from summarise.replay import exchange_key
 from tests.conftest import synthetic
-from tests.test_client import completion
+from tests.mock_openai import chat_completion
 
 GOOD = json.dumps(synthetic("summary_004.json"))
 
@@ -48,7 +48,7 @@ async def test_record_then_replay_without_network(tmp_path: Path) -> None:
 
     def server(request: httpx2.Request) -> httpx2.Response:
         calls.append(request)
-        return httpx2.Response(200, json=completion(GOOD))
+        return httpx2.Response(200, json=chat_completion(GOOD))
 
     messages = build_messages("Shoigu told Lecornu ...")
     config = EndpointConfig(

@@ -182,12 +182,13 @@ async def run_batch(
         if isinstance(result, Record):
             stats.ok += 1
             usage = result.provenance.usage
-            stats.prompt_tokens += usage.prompt_tokens
-            stats.completion_tokens += usage.completion_tokens
-            stats.cached_tokens += usage.cached_tokens
         else:
             stats.failed += 1
             stats.errors[result.error] += 1
+            usage = result.usage  # failed attempts cost tokens too
+        stats.prompt_tokens += usage.prompt_tokens
+        stats.completion_tokens += usage.completion_tokens
+        stats.cached_tokens += usage.cached_tokens
         notify()
 
     def over_budget() -> bool:

@@ -27,7 +27,7 @@ from summarise import clean as cleaning
 from summarise import evaluate as evaluation
 from summarise.batch import Job, RunOptions, RunStats, UsageError, parse_shard, run_job
 from summarise.client import FatalError
-from summarise.ingest import InputError, check_inputs, read
+from summarise.ingest import InputError, check_inputs, count_articles, read
 from summarise.pipeline import (
     OFFLINE_NOTICE,
     Backend,
@@ -140,8 +140,16 @@ def run(
         int, typer.Option(min=1, help="Model calls per article, re-asks included.")
     ] = 3,
     max_retries: Annotated[
-        int, typer.Option(min=0, help="Retries of a call after 429/5xx/timeouts.")
+        int, typer.Option(min=0, help="Retries of a call after 5xx, timeouts, dropped connections.")
     ] = 6,
+    rate_limit_patience: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Seconds a call keeps retrying 429s (honouring Retry-After) before the "
+            "article fails.",
+        ),
+    ] = 600.0,
     timeout: Annotated[
         float | None,
         typer.Option(help="Seconds per model call. Default: 120; 600 with --backend local."),
@@ -150,6 +158,14 @@ def run(
     response_format: Annotated[
         FormatChoice, typer.Option(help="Structured-output shape; auto probes the endpoint.")
     ] = FormatChoice.auto,
+    context_length: Annotated[
+        int | None,
+        typer.Option(
+            min=512,
+            help="The model's context window in tokens, where the server does not report it "
+            "(long articles are cut to fit, with a warning). Default: what the probe finds.",
+        ),
+    ] = None,
     system_in_user: Annotated[
         bool, typer.Option(help="Put instructions in the user turn (templates without system).")
     ] = False,
@@ -181,6 +197,7 @@ def run(
         timeout_s=timeout or (600.0 if is_local else 120.0),
         max_attempts=max_attempts,
         max_retries=max_retries,
+        rate_limit_patience_s=rate_limit_patience,
         max_tokens=max_tokens,
         response_format=response_format.value,
         system_in_user=system_in_user,
@@ -188,6 +205,7 @@ def run(
         replay_dir=replay,
         rpm=rpm,
         tpm=tpm,
+        context_length=context_length,
     )
     job = Job(inputs=inputs, output=output, errors=errors, options=options)
     with _backend_for(settings, gguf) as chosen:
@@ -210,7 +228,7 @@ def _backend_for(settings: Settings, gguf: Path | None) -> Iterator[Backend]:
     from summarise import local  # optional extra: imported only when asked for
 
     try:
-        with local.serve(gguf, settings.config) as config:
+        with local.serve(gguf, settings.config, n_ctx=settings.config.context_length) as config:
             yield make_backend(Settings(backend="local", config=config))
     except local.LocalModelError as exc:
         raise fail(str(exc)) from exc
@@ -230,6 +248,7 @@ def _run_with_progress(job: Job, backend: Backend, *, progress: bool, verbose: b
         disable=not show,
     )
     task = bar.add_task("run", total=None, line="starting")
+    total: list[int] = []  # articles expected (counted in a thread); empty while unknown
 
     def update(stats: RunStats) -> None:
         rate = stats.done / stats.wall_s if stats.wall_s else 0.0
@@ -237,11 +256,24 @@ def _run_with_progress(job: Job, backend: Backend, *, progress: bool, verbose: b
             f"{stats.ok} ok, {stats.failed} failed, {stats.in_flight} in flight, "
             f"{rate:.1f}/s, {stats.tokens} tokens"
         )
-        bar.update(task, completed=stats.done, line=line)
+        if total and rate:
+            left = max(total[0] - stats.done - stats.skipped, 0)
+            line += f", ETA {_duration(left / rate)}"
+        bar.update(task, completed=stats.done + stats.skipped, line=line)
+
+    async def count() -> None:
+        expected = await asyncio.to_thread(count_articles, check_inputs(job.inputs))
+        if expected is not None:
+            shards = job.options.shard[1] if job.options.shard else 1
+            total.append(-(-expected // shards))  # a shard's share, rounded up
+            bar.update(task, total=total[0])
 
     stdin = sys.stdin.buffer if "-" in job.inputs else None
 
     async def main() -> RunStats:
+        if show:
+            counting = asyncio.create_task(count())
+            counting.add_done_callback(lambda t: t.cancelled() or t.exception())
         if verbose and isinstance(backend, OpenAIBackend):
             caps = await backend.client.capabilities()
             err.print(f"probe: {caps.describe()}", highlight=False)
@@ -259,6 +291,12 @@ def _run_with_progress(job: Job, backend: Backend, *, progress: bool, verbose: b
         raise typer.Exit(EXIT_INTERRUPTED) from exc
 
 
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 def _print_summary(stats: RunStats, job: Job) -> None:
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_row("articles", f"{stats.ok} ok, {stats.failed} failed, {stats.skipped} already done")
@@ -269,7 +307,10 @@ def _print_summary(stats: RunStats, job: Job) -> None:
         f"{stats.prompt_tokens} prompt ({stats.cached_tokens} cached), "
         f"{stats.completion_tokens} completion",
     )
-    rate = f", {stats.done / stats.wall_s:.1f} articles/s" if stats.wall_s and stats.done else ""
+    rate = ""
+    if stats.wall_s and stats.done:
+        per_s = stats.done / stats.wall_s
+        rate = f", {per_s:.1f} articles/s" if per_s >= 1 else f", {1 / per_s:.1f} s/article"
     table.add_row("wall time", f"{stats.wall_s:.2f} s{rate}")
     if stats.errors:
         table.add_row("errors", ", ".join(f"{code}: {n}" for code, n in stats.errors.most_common()))

@@ -106,6 +106,29 @@ def read(paths: Iterable[str], stdin: BinaryIO | None = None) -> Iterator[RawArt
             yield _read_file(path)
 
 
+def count_articles(paths: Iterable[str]) -> int | None:
+    """How many articles ``read`` will yield (for a progress ETA); ``None`` with stdin.
+
+    JSONL files are counted by their non-blank lines, in 1 MiB blocks: constant memory,
+    about a second per gigabyte.
+    """
+    total = 0
+    for path in paths:
+        if path == "-":
+            return None
+        if Path(path).suffix.lower() not in JSONL_SUFFIXES:
+            total += 1
+            continue
+        with open(path, "rb") as fh:
+            tail = b""
+            while block := fh.read(1 << 20):
+                lines = (tail + block).split(b"\n")
+                tail = lines.pop()
+                total += sum(1 for line in lines if line.strip())
+            total += bool(tail.strip())
+    return total
+
+
 def _read_file(path: str) -> RawArticle:
     stem = Path(path).stem
     try:

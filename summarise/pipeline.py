@@ -196,6 +196,7 @@ def error_record(
     message: str,
     attempts: int = 0,
     last_response_id: str | None = None,
+    usage: Usage | None = None,
 ) -> ErrorRecord:
     return ErrorRecord(
         id=raw.id,
@@ -208,6 +209,7 @@ def error_record(
         model=backend.model,
         prompt_version=backend.prompt_version,
         last_response_id=last_response_id,
+        usage=usage or Usage(),
     )
 
 
@@ -229,7 +231,14 @@ async def process(
         extraction, text = await backend.summarise(article)
     except ModelError as exc:
         return error_record(
-            raw, backend, exc.stage, exc.code, exc.message, exc.attempts, exc.last_response_id
+            raw,
+            backend,
+            exc.stage,
+            exc.code,
+            exc.message,
+            exc.attempts,
+            exc.last_response_id,
+            exc.usage,
         )
     summary, ground_warnings = ground_summary(
         extraction.summary, text, published=article.published, strict=strict

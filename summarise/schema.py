@@ -218,6 +218,9 @@ class ErrorRecord(BaseModel):
     last_response_id: str | None = Field(
         default=None, description="Id of the last raw model response, for debugging."
     )
+    usage: Usage = Field(
+        default_factory=Usage, description="Tokens spent on the article before it failed."
+    )
 
 
 def _drop_titles(node: Any, *, in_properties: bool = False) -> Any:

@@ -6,6 +6,7 @@ same behaviours end to end over real HTTP against the mock server.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable
@@ -150,8 +151,15 @@ async def test_429_honours_retry_after() -> None:
 async def test_429_exhausted_is_an_article_error_not_a_crash() -> None:
     limited = httpx2.Response(429, headers={"retry-after": "0"}, json={"error": {"message": "no"}})
     with pytest.raises(ModelError) as info:
-        await client_for(Fake(limited), max_retries=2).extract(MESSAGES)
-    assert info.value.code == "rate_limited"
+        await client_for(Fake(limited), rate_limit_patience_s=0.2).extract(MESSAGES)
+    assert info.value.code == "rate_limited" and "--rate-limit-patience" in info.value.message
+
+
+async def test_429s_do_not_use_up_the_retries_for_other_failures() -> None:
+    limited = httpx2.Response(429, headers={"retry-after": "0"}, json={"error": {"message": "no"}})
+    fake = Fake(*[limited] * 5, ok(GOOD))
+    extraction = await client_for(fake, max_retries=1).extract(MESSAGES)
+    assert extraction.summary and len(fake.bodies) == 6
 
 
 async def test_401_is_fatal_with_a_clear_message() -> None:
@@ -201,3 +209,12 @@ async def test_key_is_sent_as_header_never_in_the_body() -> None:
     await ModelClient(config, transport=httpx2.MockTransport(spy)).extract(MESSAGES)
     assert "sk-secret" not in repr(config)
     assert all(b"sk-secret" not in r.content for r in seen)
+
+
+async def test_rpm_spaces_requests_evenly_instead_of_bursting() -> None:
+    fake = Fake(ok(GOOD))
+    client = client_for(fake, rpm=1200)  # one request every 50 ms
+    await client.capabilities()
+    started = time.monotonic()
+    await asyncio.gather(*(client.extract(MESSAGES) for _ in range(5)))
+    assert time.monotonic() - started >= 0.2  # a burst would take a few ms

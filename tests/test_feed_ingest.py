@@ -15,7 +15,7 @@ from summarise.feed import (
     repair_torn_tail,
     resume_key,
 )
-from summarise.ingest import InputError, check_inputs, read
+from summarise.ingest import InputError, check_inputs, count_articles, read
 from tests.conftest import EXAMPLES
 
 
@@ -103,3 +103,12 @@ def test_compacting_errors_drops_articles_that_later_succeeded(tmp_path: Path) -
     errors.write_text(_line("a", "1", error=True) + "\n" + _line("b", "2", error=True) + "\n")
     assert compact_errors(errors, {resume_key("a", "1", "p", "m")}) == 1
     assert [json.loads(x)["id"] for x in errors.read_text().splitlines()] == ["b"]
+
+
+def test_count_articles_matches_what_read_yields(tmp_path: Path) -> None:
+    big = tmp_path / "big.jsonl"
+    line = json.dumps({"id": "x", "text": "é" * 300_000})  # lines straddle 1 MiB blocks
+    big.write_text("\n".join([line] * 9 + ["", "{broken"]), encoding="utf-8")  # no final \n
+    paths = check_inputs([str(EXAMPLES), str(big)])
+    assert count_articles(paths) == len(list(read(paths))) == 5 + 10
+    assert count_articles(["-"]) is None

@@ -26,6 +26,7 @@ import pytest
 from summarise import local
 from summarise.client import EndpointConfig
 from summarise.local import LocalModelError, LocalServer, check_gguf, context_length
+from tests.conftest import SEED_004
 
 # --- GGUF files -------------------------------------------------------------------------
 
@@ -183,6 +184,41 @@ def test_serve_checks_the_gguf_before_starting_anything(tmp_path: Path) -> None:
     bad.write_text("not a model")
     with pytest.raises(LocalModelError, match="not a GGUF"), local.serve(bad, EndpointConfig()):
         pass
+
+
+def _run_local(tmp_path: Path, *flags: str) -> Any:
+    from typer.testing import CliRunner
+
+    from summarise.cli import app
+
+    feed = tmp_path / "feed.jsonl"
+    argv = ["run", str(SEED_004), "--backend", "local", "-o", str(feed), *flags, "--no-progress"]
+    result = CliRunner().invoke(app, argv)
+    assert not feed.exists() and not (tmp_path / "feed.errors.jsonl").exists()
+    return result
+
+
+def test_cli_local_without_gguf_says_what_to_pass(tmp_path: Path) -> None:
+    result = _run_local(tmp_path)
+    assert result.exit_code == 2
+    assert "--gguf PATH" in result.stderr and "--base-url URL --model NAME" in result.stderr
+
+
+@pytest.mark.parametrize("content", [None, b"GGUF\x03\x00", b"<html>login</html>"])
+def test_cli_local_with_a_missing_or_corrupt_gguf_is_a_clear_error(
+    tmp_path: Path, content: bytes | None
+) -> None:
+    gguf = tmp_path / "model.gguf"
+    if content is not None:
+        gguf.write_bytes(content)
+    result = _run_local(tmp_path, "--gguf", str(gguf))
+    assert result.exit_code == 2
+    expected = (
+        "not found"
+        if content is None
+        else ("truncated" if content[:4] == b"GGUF" else "not a GGUF")
+    )
+    assert expected in result.stderr and str(gguf) in result.stderr.replace("\n", "")
 
 
 def test_llama_server_command_passes_context_threads_and_alias() -> None:

@@ -12,15 +12,20 @@ import json
 import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import jsonschema
 import openai
+import psutil
 import pytest
+from typer.testing import CliRunner
 
 from summarise import local
+from summarise.cli import app
 from summarise.client import EndpointConfig, ModelClient, response_format_for
-from summarise.schema import model_facing_schema
-from tests.conftest import SEED_004
+from summarise.schema import feed_schema, model_facing_schema
+from tests.conftest import EXAMPLES, SEED_004
 
 pytestmark = pytest.mark.slow
 
@@ -161,3 +166,30 @@ def test_the_schema_the_client_sends_does_not_crash_the_server() -> None:
         completion = ask(client, server.model, response_format=response_format)
         assert completion.choices
         server.check()
+
+
+def test_cli_runs_smollm2_on_a_seed_and_flags_what_it_cannot_ground(tmp_path: Path) -> None:
+    """The acceptance run: ``summarise run --backend local`` end to end on one seed."""
+    assert GGUF is not None
+    seed = sorted(EXAMPLES.glob("000_*.txt"))[0]  # answered in ~900 tokens at temperature 0
+    feed, errors = tmp_path / "feed.jsonl", tmp_path / "feed.errors.jsonl"
+    argv = ["run", str(seed), "--backend", "local", "--gguf", str(GGUF), "-o", str(feed)]
+    result = CliRunner().invoke(app, [*argv, "--max-attempts", "2", "--no-progress", "-v"])
+    assert result.exit_code == 0, result.stderr + (errors.read_text() if errors.exists() else "")
+    assert "using json_object_schema" in result.stderr
+    [line] = feed.read_text(encoding="utf-8").splitlines()
+    record = json.loads(line)
+    jsonschema.validate(record, feed_schema())
+    assert record["provenance"]["backend"] == "local"
+    text = record["article"]["text"]
+    quotes = record["summary"]["quotes"]
+    for quote in quotes:
+        if quote["grounded"]:
+            start, end = quote["span"]
+            assert text[start:end] == quote["text"]
+        else:
+            assert quote["span"] is None
+    flagged = [w for w in record["warnings"] if w.startswith("quote_ungrounded")]
+    assert len(flagged) == sum(not q["grounded"] for q in quotes)
+    children = psutil.Process().children(recursive=True)
+    assert not [c for c in children if "llama_cpp" in " ".join(c.cmdline())]

@@ -1,0 +1,268 @@
+"""Benchmark batch runs against the mock OpenAI-compatible server (loopback only).
+
+    python bench/bench_batch.py [--articles 2000] [--rss-articles 200000] [--json FILE]
+
+Four measurements, side by side in one run (the mock runs as a separate process, so its
+CPU is not charged to the pipeline; on a 2-core machine they still share the cores):
+
+1. Throughput: ``--articles`` distinct articles (the five seeds, each copy made unique)
+   at ``--concurrency 64`` against the mock at 200 ms latency, as a ratio of the ideal
+   64 / 0.2 s = 320 articles/s, beside a plain sequential loop (the instructor-style
+   baseline: one ``chat.completions.create`` and one ``model_validate_json`` at a time).
+2. Rate limits: the mock answers 429 + ``Retry-After`` above R requests/s; achieved
+   articles/s as a ratio of R, and how many articles were lost (must be zero).
+3. Pipeline overhead per article without a model: clean + prompt + validate + ground +
+   write, with the model's answers replayed from files (``--replay``), on the seeds.
+4. Peak RSS of ``summarise run`` streaming a ``--rss-articles``-line JSONL input through
+   the mock (a child process; its own peak, from ``getrusage``).
+
+Everything the mock says is synthetic; these figures measure the pipeline, not a model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import openai  # noqa: E402
+
+from summarise import prompt  # noqa: E402
+from summarise.batch import Job, RunOptions, RunStats, run_job  # noqa: E402
+from summarise.clean import clean  # noqa: E402
+from summarise.client import EndpointConfig  # noqa: E402
+from summarise.feed import FeedWriter  # noqa: E402
+from summarise.ingest import RawArticle  # noqa: E402
+from summarise.pipeline import OpenAIBackend, process  # noqa: E402
+from summarise.schema import ModelSummary  # noqa: E402
+
+SEEDS = sorted((ROOT / "examples").glob("*.txt"))
+MODEL = "mock-model"
+
+
+@contextlib.contextmanager
+def mock_server(*flags: str) -> Iterator[str]:
+    """``python -m tests.mock_openai FLAGS`` as a child process; yields its base URL."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tests.mock_openai", "--port", "0", *flags],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        yield child.stdout.readline().strip()
+    finally:
+        child.terminate()
+        child.wait(timeout=10)
+
+
+def unique_text(index: int) -> str:
+    """Seed ``index % 5`` made distinct (so that de-duplication does not merge copies)."""
+    text = SEEDS[index % len(SEEDS)].read_text(encoding="utf-8")
+    return text.replace(" said", f" said (copy {index})", 1)
+
+
+def write_jsonl(path: Path, count: int, *, short: bool = False) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        for i in range(count):
+            text = (
+                f"Foreign Minister Anna Lind met Ambassador Jon Berg in Oslo on day {i}. "
+                f'"We agreed to keep talking," Lind said after the meeting.'
+                if short
+                else unique_text(i)
+            )
+            fh.write(json.dumps({"id": f"a{i:07d}", "text": text}) + "\n")
+
+
+def endpoint(url: str, **extra: Any) -> EndpointConfig:
+    return EndpointConfig(model=MODEL, base_url=url, api_key="mock-key", **extra)
+
+
+def run_pipeline(
+    url: str, source: Path, out: Path, concurrency: int, rpm: int | None = None
+) -> tuple[RunStats, float]:
+    job = Job(inputs=[str(source)], output=str(out), options=RunOptions(concurrency=concurrency))
+    backend = OpenAIBackend(endpoint(url, rpm=rpm))
+    started = time.perf_counter()
+    stats = asyncio.run(run_job(job, backend))
+    return stats, time.perf_counter() - started
+
+
+def sequential_baseline(url: str, count: int) -> float:
+    """Articles/s of a plain loop: one request, one validation, one article at a time."""
+    client = openai.OpenAI(base_url=url, api_key="mock-key", max_retries=0)
+    schema = ModelSummary.model_json_schema()
+    started = time.perf_counter()
+    for i in range(count):
+        messages: Any = prompt.build_messages(unique_text(i))
+        completion = client.chat.completions.create(
+            model=MODEL,
+            messages=messages,
+            response_format={"type": "json_object", "schema": schema},  # type: ignore[typeddict-unknown-key]
+        )
+        ModelSummary.model_validate_json(completion.choices[0].message.content or "")
+    client.close()
+    return count / (time.perf_counter() - started)
+
+
+def bench_throughput(work: Path, articles: int, baseline: int) -> dict[str, Any]:
+    concurrency, latency = 64, 0.2
+    source = work / "throughput.jsonl"
+    write_jsonl(source, articles)
+    with mock_server("--latency", str(latency)) as url:
+        stats, wall = run_pipeline(url, source, work / "throughput-feed.jsonl", concurrency)
+        sequential = sequential_baseline(url, baseline)
+    ideal = concurrency / latency
+    rate = stats.done / wall
+    return {
+        "articles": articles,
+        "ok": stats.ok,
+        "failed": stats.failed,
+        "articles_per_s": round(rate, 1),
+        "ideal_per_s": ideal,
+        "ratio_of_ideal": round(rate / ideal, 3),
+        "sequential_per_s": round(sequential, 2),
+        "speedup_over_sequential": round(rate / sequential, 1),
+    }
+
+
+def bench_rate_limit(
+    work: Path, articles: int, rate: float, hint: str, rpm: int | None = None
+) -> dict[str, Any]:
+    """``hint``: the mock's ``Retry-After`` style (``reserve``: a booked slot per rejected
+    request; ``next_token``: everyone told the same moment, like most servers). ``rpm``:
+    the client-side limit (``--rpm``), if any."""
+    name = f"ratelimit-{hint}-{rpm}"
+    source = work / f"{name}.jsonl"
+    write_jsonl(source, articles)
+    out = work / f"{name}-feed.jsonl"
+    flags = ("--latency", "0.05", "--rate", str(rate), "--retry-after-hint", hint)
+    with mock_server(*flags) as url:
+        stats, wall = run_pipeline(url, source, out, concurrency=64, rpm=rpm)
+    written = len(out.read_text(encoding="utf-8").splitlines())
+    achieved = stats.done / wall
+    return {
+        "articles": articles,
+        "retry_after": hint,
+        "client_rpm": rpm,
+        "limit_per_s": rate,
+        "achieved_per_s": round(achieved, 1),
+        "ratio_of_limit": round(achieved / rate, 3),
+        "lost": articles - written,
+        "failed": stats.failed,
+    }
+
+
+def bench_overhead(work: Path, rounds: int) -> dict[str, Any]:
+    """Per-article milliseconds of the whole pipeline with the model replayed from files."""
+    recorded = work / "recorded"
+    raws = [RawArticle(id=p.stem, path=str(p), data=p.read_bytes()) for p in SEEDS]
+
+    async def run_all(backend: OpenAIBackend, writer: FeedWriter | None) -> list[float]:
+        await backend.start()
+        timings = []
+        for raw in raws:
+            started = time.perf_counter()
+            result = await process(raw, backend)
+            if writer is not None:
+                writer.write(result)
+            timings.append(time.perf_counter() - started)
+        await backend.aclose()
+        return timings
+
+    with mock_server() as url:  # record once: the mock's (synthetic) answers to the seeds
+        asyncio.run(run_all(OpenAIBackend(endpoint(url, record_dir=recorded)), None))
+    per_article: list[float] = []
+    clean_only: list[float] = []
+    with FeedWriter(str(work / "overhead.jsonl"), work / "overhead.errors.jsonl") as writer:
+        for _ in range(rounds):
+            replay = OpenAIBackend(endpoint("http://replay.invalid/v1", replay_dir=recorded))
+            per_article += asyncio.run(run_all(replay, writer))
+            for raw in raws:
+                started = time.perf_counter()
+                clean(raw)
+                clean_only.append(time.perf_counter() - started)
+    return {
+        "articles": len(per_article),
+        "median_ms": round(statistics.median(per_article) * 1000, 2),
+        "p90_ms": round(statistics.quantiles(per_article, n=10)[-1] * 1000, 2),
+        "clean_median_ms": round(statistics.median(clean_only) * 1000, 2),
+    }
+
+
+def bench_rss(work: Path, articles: int) -> dict[str, Any]:
+    source = work / "rss.jsonl"
+    write_jsonl(source, articles, short=True)
+    with mock_server() as url:
+        started = time.perf_counter()
+        feed = work / "rss-feed.jsonl"
+        child = subprocess.run(
+            [sys.executable, __file__, "_rss_child", str(source), str(feed), url],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        wall = time.perf_counter() - started
+    result: dict[str, Any] = json.loads(child.stdout.strip().splitlines()[-1])
+    result.update(articles=articles, input_mb=round(source.stat().st_size / 2**20, 1))
+    result["wall_s"] = round(wall, 1)
+    return result
+
+
+def rss_child(source: str, out: str, url: str) -> None:
+    """Runs in a child process, so that its peak RSS is the pipeline's own."""
+    stats, _ = run_pipeline(url, Path(source), Path(out), concurrency=64)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(json.dumps({"peak_rss_mb": round(peak_mb, 1), "ok": stats.ok, "failed": stats.failed}))
+
+
+def main() -> None:
+    if len(sys.argv) == 5 and sys.argv[1] == "_rss_child":
+        rss_child(*sys.argv[2:])
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--articles", type=int, default=2000, help="throughput run size")
+    parser.add_argument("--baseline", type=int, default=25, help="sequential loop size")
+    parser.add_argument("--rate", type=float, default=50.0, help="mock's rate limit (req/s)")
+    parser.add_argument("--rate-articles", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=20, help="overhead: passes over seeds")
+    parser.add_argument("--rss-articles", type=int, default=200_000, help="0 skips it")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    os.environ.pop("OPENAI_API_KEY", None)  # the mock needs none; never send a real one
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        results["throughput"] = bench_throughput(work, args.articles, args.baseline)
+        print("throughput ", json.dumps(results["throughput"]), flush=True)
+        rpm = int(args.rate * 60 * 0.97)  # what a user who knows the limit would pass
+        for hint, client_rpm in (("reserve", None), ("next_token", None), ("next_token", rpm)):
+            key = f"rate_limit_{hint}" + ("_rpm" if client_rpm else "")
+            results[key] = bench_rate_limit(work, args.rate_articles, args.rate, hint, client_rpm)
+            print("rate limit ", json.dumps(results[key]), flush=True)
+        results["overhead"] = bench_overhead(work, args.rounds)
+        print("overhead   ", json.dumps(results["overhead"]), flush=True)
+        if args.rss_articles:
+            results["rss"] = bench_rss(work, args.rss_articles)
+            print("peak RSS   ", json.dumps(results["rss"]), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -67,7 +67,10 @@ class OfflineBackend:
 
     async def summarise(self, article: CleanArticle) -> tuple[Extraction, str]:
         started = time.monotonic()
-        summary = offline.extract(article)
+        # The same cap as a model's: no news article is longer, and a record's text stays
+        # a size that consumers of the feed can hold.
+        text, cut = fit_text(article.text, DEFAULT_MAX_ARTICLE_CHARS)
+        summary = offline.extract(article.model_copy(update={"text": text}) if cut else article)
         extraction = Extraction(
             summary=summary,
             attempts=0,
@@ -80,7 +83,12 @@ class OfflineBackend:
                 "extractor, not a model's summary"
             ],
         )
-        return extraction, article.text
+        if cut:
+            extraction.warnings.append(
+                f"article_truncated: {len(article.text)} characters cut to {len(text)}, "
+                "the most the offline extractor reads"
+            )
+        return extraction, text
 
     async def aclose(self) -> None:
         return None

@@ -49,6 +49,7 @@ from summarise.feed import FeedWriter  # noqa: E402
 from summarise.ingest import RawArticle  # noqa: E402
 from summarise.pipeline import OpenAIBackend, process  # noqa: E402
 from summarise.schema import ModelSummary  # noqa: E402
+from tests.mock_openai import serve_in_process  # noqa: E402
 
 SEEDS = sorted((ROOT / "examples").glob("*.txt"))
 MODEL = "mock-model"
@@ -56,19 +57,8 @@ MODEL = "mock-model"
 
 @contextlib.contextmanager
 def mock_server(*flags: str) -> Iterator[str]:
-    """``python -m tests.mock_openai FLAGS`` as a child process; yields its base URL."""
-    child = subprocess.Popen(
-        [sys.executable, "-m", "tests.mock_openai", "--port", "0", *flags],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert child.stdout is not None
-        yield child.stdout.readline().strip()
-    finally:
-        child.terminate()
-        child.wait(timeout=10)
+    with serve_in_process(*flags) as (base_url, _):
+        yield base_url
 
 
 def unique_text(index: int) -> str:

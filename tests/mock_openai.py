@@ -36,12 +36,13 @@ import re
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import threading
 import time
 import traceback
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
@@ -1107,6 +1108,33 @@ async def _serve_forever(config: MockConfig, print_stats: bool) -> None:
             "faults": dict(stats.faults),
         }
         print(json.dumps(snapshot), file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def serve_in_process(*flags: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """``python -m tests.mock_openai --port 0 FLAGS`` as a child process, so that its CPU is
+    not the client's: yields (base URL, process) and stops it (SIGTERM) afterwards."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.mock_openai", "--port", "0", *flags],
+        cwd=Path(__file__).resolve().parent.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None and process.stderr is not None
+        base_url = process.stdout.readline().strip()
+        if not base_url.startswith("http://"):
+            raise RuntimeError(f"the mock server did not start: {process.stderr.read()}")
+        yield base_url, process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

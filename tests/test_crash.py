@@ -25,7 +25,7 @@ import pytest
 from typer.testing import CliRunner
 
 from summarise.cli import app
-from tests.conftest import ROOT
+from tests.mock_openai import serve_in_process
 
 ARTICLES = 1000
 CONCURRENCY = 16
@@ -58,22 +58,8 @@ def write_input(path: Path) -> list[str]:
 @pytest.fixture
 def mock_process() -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """The mock server as its own process; yields (base URL, process)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.mock_openai", "--port", "0", "--latency", "0.005", "--stats"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip()
-        assert url.startswith("http://127.0.0.1:"), url
-        yield url, proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(timeout=10)
+    with serve_in_process("--latency", "0.005", "--stats") as running:
+        yield running
 
 
 class LineCounter:

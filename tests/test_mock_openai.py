@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -23,10 +21,10 @@ from tests.mock_openai import (
     MockConfig,
     MockReply,
     MockServer,
+    serve_in_process,
     synthetic_summary,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = 'art-1: the minister said "we are ready to talk" on Wednesday.'
 
 
@@ -317,21 +315,9 @@ async def ask_after_500(server: MockServer) -> Any:
 
 
 def test_command_line_prints_base_url_and_stops_on_sigterm() -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.mock_openai", "--port", "0", "--fault", "*=429"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        base_url = process.stdout.readline().strip()
+    with serve_in_process("--fault", "*=429") as (base_url, process):
         assert base_url.startswith("http://127.0.0.1:") and base_url.endswith("/v1")
         with urllib.request.urlopen(f"{base_url}/models", timeout=5) as response:
             assert json.load(response)["object"] == "list"
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=5) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()

@@ -220,8 +220,9 @@ async def test_rate_limit_books_a_slot_for_each_rejected_request() -> None:
     # One gets through at once; each other one is told a slot 1/20 s after the previous
     # one's, and its retry then is let in.
     assert sorted(len(w) for w in waits) == [0, 1, 1, 1, 1]
-    assert sorted(round(w[0], 2) for w in waits if w) == [0.05, 0.1, 0.15, 0.2]
-    assert 0.2 <= elapsed < 0.5
+    # (a request that reaches a busy server a few ms late is told a few ms less)
+    assert sorted(w[0] for w in waits if w) == pytest.approx([0.05, 0.1, 0.15, 0.2], abs=0.03)
+    assert 0.2 <= elapsed < 1.5  # generous: a loaded machine is slow, never fast
     assert server.stats.rate_limited == 4
 
 

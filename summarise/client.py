@@ -505,6 +505,7 @@ class ModelClient:
             _add_usage(usage, completion)
             if not completion.choices:
                 problem = ("empty_response", "the endpoint returned no choices")
+                warnings.append(f"reasked: attempt {attempt}: {problem[1]}")
                 continue
             choice = completion.choices[0]
             message = choice.message

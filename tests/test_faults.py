@@ -141,7 +141,15 @@ CASES = [
     ),
     # A refusal is final: asking the same question again at temperature 0 rarely helps.
     Case("refusal", "model", "refused", "the model refused", (1, 1), once_recovers=False),
-    Case("empty_choices", "model", "empty_response", "no choices", REASKED, once_attempts=2),
+    Case(
+        "empty_choices",
+        "model",
+        "empty_response",
+        "no choices",
+        REASKED,
+        once_attempts=2,
+        once_warning="reasked:",
+    ),
 ]
 
 

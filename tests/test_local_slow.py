@@ -174,6 +174,7 @@ def test_cli_runs_smollm2_on_a_seed_and_flags_what_it_cannot_ground(tmp_path: Pa
     seed = sorted(EXAMPLES.glob("000_*.txt"))[0]  # answered in ~900 tokens at temperature 0
     feed, errors = tmp_path / "feed.jsonl", tmp_path / "feed.errors.jsonl"
     argv = ["run", str(seed), "--backend", "local", "--gguf", str(GGUF), "-o", str(feed)]
+    before = llama_servers()  # the module's own server may be running
     result = CliRunner().invoke(app, [*argv, "--max-attempts", "2", "--no-progress", "-v"])
     assert result.exit_code == 0, result.stderr + (errors.read_text() if errors.exists() else "")
     assert "using json_object_schema" in result.stderr
@@ -191,5 +192,9 @@ def test_cli_runs_smollm2_on_a_seed_and_flags_what_it_cannot_ground(tmp_path: Pa
             assert quote["span"] is None
     flagged = [w for w in record["warnings"] if w.startswith("quote_ungrounded")]
     assert len(flagged) == sum(not q["grounded"] for q in quotes)
+    assert llama_servers() == before  # the run's server did not outlive it
+
+
+def llama_servers() -> set[int]:
     children = psutil.Process().children(recursive=True)
-    assert not [c for c in children if "llama_cpp" in " ".join(c.cmdline())]
+    return {c.pid for c in children if "llama_cpp" in " ".join(c.cmdline())}

@@ -36,21 +36,20 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import openai
+
+from summarise import prompt
+from summarise.backends.openai import OpenAIBackend
+from summarise.batch import Job, RunOptions, RunStats, run_job
+from summarise.clean import clean
+from summarise.config import EndpointConfig
+from summarise.feed import FeedWriter
+from summarise.ingest import RawArticle
+from summarise.mock import serve_in_process
+from summarise.pipeline import process
+from summarise.schema import ModelSummary
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import openai  # noqa: E402
-
-from summarise import prompt  # noqa: E402
-from summarise.batch import Job, RunOptions, RunStats, run_job  # noqa: E402
-from summarise.clean import clean  # noqa: E402
-from summarise.client import EndpointConfig  # noqa: E402
-from summarise.feed import FeedWriter  # noqa: E402
-from summarise.ingest import RawArticle  # noqa: E402
-from summarise.pipeline import OpenAIBackend, process  # noqa: E402
-from summarise.schema import ModelSummary  # noqa: E402
-from tests.mock_openai import serve_in_process  # noqa: E402
-
 SEEDS = sorted((ROOT / "examples").glob("*.txt"))
 MODEL = "mock-model"
 

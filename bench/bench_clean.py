@@ -25,7 +25,6 @@ import hashlib
 import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 import timeit
@@ -34,11 +33,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from summarise.clean import CleanArticle, CleanError, clean, decode
+from summarise.ingest import RawArticle
 
-from summarise.clean import CleanArticle, CleanError, clean, decode  # noqa: E402
-from summarise.ingest import RawArticle  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 O200K_URL = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken"
 O200K_SHA256 = "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"

@@ -18,8 +18,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from summarise.backends.base import Backend, Extraction
 from summarise.clean import CleanArticle
-from summarise.client import Extraction, FatalError
+from summarise.errors import FatalError, UsageError
 from summarise.feed import (
     STDOUT,
     FeedWriter,
@@ -30,14 +31,10 @@ from summarise.feed import (
     resume_key,
 )
 from summarise.ingest import RawArticle, check_inputs, read
-from summarise.pipeline import Backend, process
+from summarise.pipeline import process
 from summarise.schema import Record
 
 DEDUP_WINDOW = 10_000
-
-
-class UsageError(ValueError):
-    """A bad option value (e.g. a malformed ``--shard``)."""
 
 
 def parse_shard(value: str) -> tuple[int, int]:
@@ -258,9 +255,9 @@ async def run_job(
     """
     paths = check_inputs(job.inputs)
     index = ResumeIndex.load(job.output, job.errors_path)
-    await backend.start()
     stats = RunStats()
     try:
+        await backend.start()  # inside: a backend that fails to start is still closed
         with FeedWriter(job.output, job.errors_path) as writer:
             try:
                 await run_batch(

@@ -22,23 +22,19 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from summarise import clean as cleaning
 from summarise import evaluate as evaluation
-from summarise.batch import Job, RunOptions, RunStats, UsageError, parse_shard, run_job
-from summarise.client import FatalError
-from summarise.ingest import InputError, check_inputs, count_articles, read
-from summarise.pipeline import (
-    OFFLINE_NOTICE,
-    Backend,
-    OpenAIBackend,
-    Settings,
-    make_backend,
-    resolve_settings,
-)
+from summarise.backends import make_backend
+from summarise.backends.base import Backend
+from summarise.backends.offline import OFFLINE_NOTICE
+from summarise.backends.openai import OpenAIBackend
+from summarise.batch import Job, RunOptions, RunStats, parse_shard, run_job
+from summarise.config import BACKEND_DEFAULTS, DEFAULT_FEED, ENDPOINT_DEFAULTS, resolve_settings
+from summarise.errors import ExitCode, FatalError, UsageError
+from summarise.ingest import check_inputs, count_articles, read
 from summarise.schema import errors_schema, feed_schema, model_facing_schema
-
-EXIT_OK, EXIT_FAILED, EXIT_FATAL, EXIT_BUDGET, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 app = typer.Typer(
     help="Structured, grounded summaries of diplomatic news articles, as a JSONL feed.",
@@ -70,9 +66,26 @@ class SchemaChoice(StrEnum):
     errors = "errors"
 
 
-def fail(message: str, code: int = EXIT_FATAL) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+def fail(message: str, code: int = ExitCode.FATAL) -> typer.Exit:
+    """Say ``message`` once on stderr (as plain text: it may hold paths or server text)."""
+    err.print(Text("error: ", style="bold red") + Text(message), highlight=False)
     return typer.Exit(code)
+
+
+@contextlib.contextmanager
+def exit_codes() -> Iterator[None]:
+    """The one place where errors become messages and exit codes."""
+    try:
+        yield
+    except FatalError as exc:
+        raise fail(exc.message, exc.exit_code) from exc
+    except KeyboardInterrupt as exc:
+        err.print("interrupted: finished articles are saved; run again to resume")
+        raise typer.Exit(ExitCode.INTERRUPTED) from exc
+
+
+_LOCAL = BACKEND_DEFAULTS["local"]
+_REMOTE = BACKEND_DEFAULTS["openai"]
 
 
 @app.command()
@@ -84,7 +97,7 @@ def run(
     output: Annotated[
         str,
         typer.Option("-o", "--output", help="Feed file (appended; resumable), or '-' for stdout."),
-    ] = "outputs/summaries.jsonl",
+    ] = DEFAULT_FEED,
     errors: Annotated[
         str | None,
         typer.Option(help="Errors file. Default: beside the feed as NAME.errors.jsonl."),
@@ -97,7 +110,8 @@ def run(
         ),
     ] = BackendChoice.auto,
     model: Annotated[
-        str | None, typer.Option(help="Model name. Env: SUMMARISE_MODEL. Default: gpt-4o-mini.")
+        str | None,
+        typer.Option(help=f"Model name. Env: SUMMARISE_MODEL. Default: {ENDPOINT_DEFAULTS.model}."),
     ] = None,
     base_url: Annotated[
         str | None,
@@ -118,7 +132,11 @@ def run(
     ] = None,
     concurrency: Annotated[
         int | None,
-        typer.Option(min=1, help="Requests in flight. Default: 8; 1 with --backend local."),
+        typer.Option(
+            min=1,
+            help=f"Requests in flight. Default: {_REMOTE.concurrency}; "
+            f"{_LOCAL.concurrency} with --backend local.",
+        ),
     ] = None,
     rpm: Annotated[
         int | None, typer.Option(min=1, help="Client-side limit: requests per minute.")
@@ -134,14 +152,15 @@ def run(
     ] = False,
     strict: Annotated[bool, typer.Option(help="Drop quotes not found in the article.")] = False,
     max_tokens_per_run: Annotated[
-        int | None, typer.Option(help="Stop cleanly once this many tokens are spent.")
+        int | None, typer.Option(min=1, help="Stop cleanly once this many tokens are spent.")
     ] = None,
     max_attempts: Annotated[
-        int, typer.Option(min=1, help="Model calls per article, re-asks included.")
-    ] = 3,
+        int,
+        typer.Option(min=1, help="Model calls per article, re-asks included."),
+    ] = ENDPOINT_DEFAULTS.max_attempts,
     max_retries: Annotated[
         int, typer.Option(min=0, help="Retries of a call after 5xx, timeouts, dropped connections.")
-    ] = 6,
+    ] = ENDPOINT_DEFAULTS.max_retries,
     rate_limit_patience: Annotated[
         float,
         typer.Option(
@@ -149,12 +168,18 @@ def run(
             help="Seconds a call keeps retrying 429s (honouring Retry-After) before the "
             "article fails.",
         ),
-    ] = 600.0,
+    ] = ENDPOINT_DEFAULTS.rate_limit_patience_s,
     timeout: Annotated[
         float | None,
-        typer.Option(help="Seconds per model call. Default: 120; 600 with --backend local."),
+        typer.Option(
+            min=0.001,
+            help=f"Seconds per model call. Default: {_REMOTE.timeout_s:g}; "
+            f"{_LOCAL.timeout_s:g} with --backend local.",
+        ),
     ] = None,
-    max_tokens: Annotated[int, typer.Option(help="Answer token budget per call.")] = 4096,
+    max_tokens: Annotated[
+        int, typer.Option(min=1, help="Answer token budget per call.")
+    ] = ENDPOINT_DEFAULTS.max_tokens,
     response_format: Annotated[
         FormatChoice, typer.Option(help="Structured-output shape; auto probes the endpoint.")
     ] = FormatChoice.auto,
@@ -173,42 +198,41 @@ def run(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Say more on stderr.")] = False,
 ) -> None:
     """Summarise articles into a JSONL feed (and an errors file: every input lands in one)."""
-    is_local = backend is BackendChoice.local
-    try:
+    with exit_codes():
+        if record and replay:
+            raise UsageError("--record and --replay exclude each other")
+        if replay is not None and not replay.is_dir():
+            raise UsageError(f"replay folder not found: {replay}")
+        settings = resolve_settings(
+            backend=backend.value,
+            model=model,
+            base_url=base_url,
+            api_key_env=api_key_env,
+            gguf=gguf,
+            concurrency=concurrency,
+            timeout_s=timeout,
+            max_attempts=max_attempts,
+            max_retries=max_retries,
+            rate_limit_patience_s=rate_limit_patience,
+            max_tokens=max_tokens,
+            response_format=response_format.value,
+            system_in_user=system_in_user,
+            record_dir=record,
+            replay_dir=replay,
+            rpm=rpm,
+            tpm=tpm,
+            context_length=context_length,
+        )
         options = RunOptions(
-            concurrency=concurrency or (1 if is_local else 8),
+            concurrency=settings.concurrency,
             shard=parse_shard(shard) if shard else None,
             retry_errors=retry_errors,
             strict=strict,
             max_tokens_per_run=max_tokens_per_run,
         )
         check_inputs(inputs)
-    except (UsageError, InputError) as exc:
-        raise fail(str(exc)) from exc
-    if record and replay:
-        raise fail("--record and --replay exclude each other")
-    if replay is not None and not replay.is_dir():
-        raise fail(f"replay folder not found: {replay}")
-    settings = resolve_settings(
-        backend=backend.value,
-        model=model,
-        base_url=base_url,
-        api_key_env=api_key_env,
-        timeout_s=timeout or (600.0 if is_local else 120.0),
-        max_attempts=max_attempts,
-        max_retries=max_retries,
-        rate_limit_patience_s=rate_limit_patience,
-        max_tokens=max_tokens,
-        response_format=response_format.value,
-        system_in_user=system_in_user,
-        record_dir=record,
-        replay_dir=replay,
-        rpm=rpm,
-        tpm=tpm,
-        context_length=context_length,
-    )
-    job = Job(inputs=inputs, output=output, errors=errors, options=options)
-    with _backend_for(settings, gguf) as chosen:
+        job = Job(inputs=inputs, output=output, errors=errors, options=options)
+        chosen = make_backend(settings)
         if chosen.name == "offline":
             err.print(OFFLINE_NOTICE, style="yellow", highlight=False)
         elif verbose:
@@ -216,22 +240,8 @@ def run(
         stats = _run_with_progress(job, chosen, progress=progress, verbose=verbose)
     _print_summary(stats, job)
     if stats.stopped:
-        raise typer.Exit(EXIT_BUDGET)
-    raise typer.Exit(EXIT_FAILED if stats.failed else EXIT_OK)
-
-
-@contextlib.contextmanager
-def _backend_for(settings: Settings, gguf: Path | None) -> Iterator[Backend]:
-    if settings.backend != "local":
-        yield make_backend(settings)
-        return
-    from summarise import local  # optional extra: imported only when asked for
-
-    try:
-        with local.serve(gguf, settings.config, n_ctx=settings.config.context_length) as config:
-            yield make_backend(Settings(backend="local", config=config))
-    except local.LocalModelError as exc:
-        raise fail(str(exc)) from exc
+        raise typer.Exit(ExitCode.BUDGET)
+    raise typer.Exit(ExitCode.FAILED if stats.failed else ExitCode.OK)
 
 
 def _run_with_progress(job: Job, backend: Backend, *, progress: bool, verbose: bool) -> RunStats:
@@ -279,16 +289,8 @@ def _run_with_progress(job: Job, backend: Backend, *, progress: bool, verbose: b
             err.print(f"probe: {caps.describe()}", highlight=False)
         return await run_job(job, backend, stdin=stdin, on_update=update)
 
-    try:
-        with bar:
-            return asyncio.run(main())
-    except FatalError as exc:
-        raise fail(str(exc)) from exc
-    except InputError as exc:
-        raise fail(str(exc)) from exc
-    except KeyboardInterrupt as exc:
-        err.print("interrupted: finished articles are saved; run again to resume")
-        raise typer.Exit(EXIT_INTERRUPTED) from exc
+    with bar:
+        return asyncio.run(main())
 
 
 def _duration(seconds: float) -> str:
@@ -345,10 +347,8 @@ def clean_command(
     ] = False,
 ) -> None:
     """Print cleaned articles as JSONL: what the model will see."""
-    try:
+    with exit_codes():
         paths = check_inputs(inputs)
-    except InputError as exc:
-        raise fail(str(exc)) from exc
     stdin = sys.stdin.buffer if "-" in inputs else None
     failed = 0
     for raw in read(paths, stdin):
@@ -358,7 +358,7 @@ def clean_command(
             article = cleaning.clean(raw)
         except cleaning.CleanError as exc:
             failed += 1
-            err.print(f"[red]{raw.id}[/]: {exc.code}: {exc.message}", highlight=False)
+            err.print(f"{raw.id}: {exc.code}: {exc.message}", style="red", markup=False)
             continue
         if explain:
             typer.echo(f"== {raw.id}")
@@ -367,7 +367,7 @@ def clean_command(
             typer.echo(
                 json.dumps({"id": raw.id, **article.model_dump(mode="json")}, ensure_ascii=False)
             )
-    raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
+    raise typer.Exit(ExitCode.FAILED if failed else ExitCode.OK)
 
 
 @app.command(name="eval")

@@ -13,11 +13,14 @@ quote verbatim with its speaker, and its issues and outcomes as keyword sets. Sc
 
 Counts are summed over articles (micro averages). ``summarise eval FEED --gold DIR``
 prints ``format_table(report)`` or the report as JSON.
+
+Only the fields scored are read from a feed line (``FeedLine``), so feeds of every
+schema version (v1 with string warnings, v2 with warning objects) score alike; a line
+that cannot be read raises ``FeedError`` naming the file and line.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from collections import Counter
@@ -25,8 +28,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, computed_field
+from pydantic import BaseModel, Field, ValidationError, computed_field
 
+from summarise.errors import FatalError
 from summarise.schema import Record
 
 QUOTE_OVERLAP = 0.8
@@ -83,13 +87,86 @@ def load_gold(directory: str | Path) -> dict[str, Gold]:
     return gold
 
 
+class FeedError(FatalError):
+    """A feed line that cannot be scored: not JSON, or without the fields scored."""
+
+    default_code = "feed_unreadable"
+    default_stage = "eval"
+
+
+class _Scored(BaseModel):
+    """Base of the scored views: fields not scored are ignored, whatever the version."""
+
+    model_config = {"extra": "ignore"}
+
+
+class _ScoredName(_Scored):
+    name: str = ""
+
+
+class _ScoredQuote(_Scored):
+    speaker: str | None = None
+    text: str = ""
+    span: tuple[int, int] | None = None
+    grounded: bool = False
+
+
+class _ScoredPosition(_Scored):
+    party: str = ""
+    stance: str = ""
+
+
+class _ScoredIssue(_Scored):
+    topic: str = ""
+    summary: str = ""
+    positions: list[_ScoredPosition] = Field(default_factory=list)
+
+
+class _ScoredOutcome(_Scored):
+    description: str = ""
+    parties: list[str] = Field(default_factory=list)
+
+
+class _ScoredSummary(_Scored):
+    participants: list[_ScoredName] = Field(default_factory=list)
+    quotes: list[_ScoredQuote] = Field(default_factory=list)
+    issues: list[_ScoredIssue] = Field(default_factory=list)
+    outcomes: list[_ScoredOutcome] = Field(default_factory=list)
+
+
+class _ScoredArticle(_Scored):
+    text: str = ""
+
+
+class FeedLine(_Scored):
+    """What scoring reads of a feed line: the same in schema versions 1 and 2."""
+
+    id: str
+    article: _ScoredArticle = Field(default_factory=_ScoredArticle)
+    summary: _ScoredSummary = Field(default_factory=_ScoredSummary)
+
+
 def read_feed(path: str | Path) -> Iterator[dict[str, Any]]:
-    """The records of a JSONL feed, one dict per non-blank line."""
+    """The scored fields of each record of a JSONL feed, one dict per non-blank line.
+
+    Raises ``FeedError`` (file and line number, what is wrong) for a line it cannot read.
+    """
     with open(path, encoding="utf-8") as fh:
-        for line in fh:
+        for number, line in enumerate(fh, start=1):
             if line.strip():
-                record: dict[str, Any] = json.loads(line)
-                yield record
+                yield _scored_fields(line, f"{path}:{number}")
+
+
+def _scored_fields(line: str, where: str) -> dict[str, Any]:
+    try:
+        return FeedLine.model_validate_json(line).model_dump()
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        field = ".".join(str(part) for part in problem["loc"]) or "line"
+        raise FeedError(
+            f"{where}: not a feed record ({field}: {problem['msg']}); "
+            "pass a feed written by 'summarise run'"
+        ) from exc
 
 
 # --- Scores -----------------------------------------------------------------------------
@@ -271,7 +348,7 @@ def _score(gold: Gold, record: Mapping[str, Any]) -> ArticleReport:
 # --- Matching helpers -------------------------------------------------------------------
 
 
-def _fold(text: str) -> str:
+def _plain(text: str) -> str:
     """Lower case, accents off, quote marks and apostrophes straightened."""
     decomposed = unicodedata.normalize("NFKD", text)
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
@@ -280,7 +357,7 @@ def _fold(text: str) -> str:
 
 def tokens(text: str) -> list[str]:
     """The words of a text, folded (for quote overlap and name matching)."""
-    return _WORDS.findall(_fold(text))
+    return _WORDS.findall(_plain(text))
 
 
 def token_overlap(a: str, b: str) -> float:

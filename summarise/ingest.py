@@ -17,16 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
 
+from summarise.errors import InputError
+
 TEXT_SUFFIXES = {".txt", ".text", ".md"}
 HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
 
 Kind = Literal["text", "html"]
-
-
-class InputError(Exception):
-    """An input argument that cannot be read at all (missing path, empty glob)."""
 
 
 @dataclass(frozen=True)

@@ -10,15 +10,20 @@ Two layers:
 
 ``summarise schema`` prints the JSON Schema generated from these models; nothing here is
 written twice.
+
+Feed schema versions: "1" had warnings as ``"code: message"`` strings; "2" (this one)
+has ``RecordWarning`` objects, a ``match`` kind on each quote, and ``mentions`` and
+``attested`` on each participant. The model-facing part is the same in both.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION: Literal["1"] = "1"
+SCHEMA_VERSION: Literal["2"] = "2"
 
 EventKind = Literal["meeting", "phone_call", "visit", "summit", "negotiation", "statement", "other"]
 OutcomeStatus = Literal["agreed", "disagreed", "pending", "no_progress", "announced", "other"]
@@ -128,6 +133,9 @@ class ModelSummary(_Strict):
 # --- What code computes around the model's answer -------------------------------------
 
 
+MatchKind = Literal["exact", "normalised", "split", "fuzzy", "none"]
+
+
 class Quote(ModelQuote):
     """A quote after grounding against the article text."""
 
@@ -135,6 +143,26 @@ class Quote(ModelQuote):
         description="[start, end) character offsets of the quote in article.text, or null."
     )
     grounded: bool = Field(description="True if the quote was found verbatim in article.text.")
+    match: MatchKind = Field(
+        description=(
+            "How the quote was found in article.text: 'exact' verbatim; 'normalised' after "
+            "folding quote marks, dashes, case and whitespace; 'split' as one of the parts "
+            "of a quote that runs across an attribution; 'fuzzy' snapped to the source's "
+            "own words from a near-verbatim quote; 'none' not found (grounded is false)."
+        )
+    )
+
+
+class GroundedParticipant(Participant):
+    """A participant after grounding: where the article names them."""
+
+    mentions: list[tuple[int, int]] = Field(
+        description=(
+            "[start, end) spans in article.text where the text names the participant "
+            "(the full name, or the surname alone)."
+        )
+    )
+    attested: bool = Field(description="False when article.text never names the participant.")
 
 
 class Summary(BaseModel):
@@ -142,7 +170,7 @@ class Summary(BaseModel):
 
     headline: str
     event: Event
-    participants: list[Participant]
+    participants: list[GroundedParticipant]
     issues: list[Issue]
     outcomes: list[Outcome]
     quotes: list[Quote]
@@ -188,16 +216,70 @@ class Provenance(BaseModel):
     created_at: str = Field(description="UTC time the record was made, ISO 8601.")
 
 
+class WarningCode(StrEnum):
+    """Stable codes of what a record's producers changed or doubt.
+
+    ======================  ===========  ==================================================
+    code                    raised by    meaning
+    ======================  ===========  ==================================================
+    quote_snapped           grounding    a near-verbatim quote was replaced by the source's
+                                         own words (``match: fuzzy``)
+    quote_split             grounding    a quote running across an attribution was kept as
+                                         its grounded parts (``match: split``)
+    quote_ungrounded        grounding    a quote is not in the article; kept, grounded false
+    quote_dropped           grounding    a quote was dropped (empty, or not found and strict)
+    quote_duplicate         grounding    the same source words were quoted twice; kept once
+    quote_unmarked          grounding    the words are in the article but not between
+                                         quotation marks
+    speaker_mismatch        grounding    the source attributes the quote to someone else
+    name_unattested         grounding    a participant or speaker the article never names
+    country_normalised      grounding    a country was rewritten as its ISO alpha-3 code
+    country_invalid         grounding    a country that is no ISO alpha-3 code; set to null
+    date_resolved           grounding    a relative or written-out date made ISO 8601
+    date_unresolved         grounding    an event date that cannot be read; set to null
+    reasked                 client       the model was asked again after an invalid answer
+    truncated_retry         client       an answer hit the token limit and was retried
+    article_truncated       backends     the article was cut to fit the backend's input
+    extractive              backends     issues and outcomes are source sentences chosen by
+                                         the offline extractor, not a model's summary
+    ======================  ===========  ==================================================
+    """
+
+    quote_snapped = "quote_snapped"
+    quote_split = "quote_split"
+    quote_ungrounded = "quote_ungrounded"
+    quote_dropped = "quote_dropped"
+    quote_duplicate = "quote_duplicate"
+    quote_unmarked = "quote_unmarked"
+    speaker_mismatch = "speaker_mismatch"
+    name_unattested = "name_unattested"
+    country_normalised = "country_normalised"
+    country_invalid = "country_invalid"
+    date_resolved = "date_resolved"
+    date_unresolved = "date_unresolved"
+    reasked = "reasked"
+    truncated_retry = "truncated_retry"
+    article_truncated = "article_truncated"
+    extractive = "extractive"
+
+
+class RecordWarning(BaseModel):
+    """Something a stage changed or doubts about a record: a stable code and a message."""
+
+    code: WarningCode = Field(description="Stable code; see WarningCode for the list.")
+    message: str = Field(description="What happened, for a person.")
+
+
 class Record(BaseModel):
     """One line of the feed: a summarised article."""
 
-    schema_version: Literal["1"] = SCHEMA_VERSION
+    schema_version: Literal["2"] = SCHEMA_VERSION
     id: str
     source: Source
     article: Article
     summary: Summary
     provenance: Provenance
-    warnings: list[str] = Field(default_factory=list)
+    warnings: list[RecordWarning] = Field(default_factory=list)
 
 
 Stage = Literal["ingest", "clean", "prompt", "model", "validate", "ground", "write"]

@@ -1,23 +1,13 @@
-"""Shared test helpers: paths to the sample inputs and the hand-written (synthetic) answers."""
+"""Shared fixtures. Plain helpers and paths live in ``tests/helpers.py``."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Any
-
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "examples"
-SYNTHETIC = Path(__file__).resolve().parent / "synthetic"
-SEED_004 = EXAMPLES / "004_8546a322da682372.txt"
+# Re-exported for test modules that still import them from here; import from tests.helpers.
+from tests.helpers import EXAMPLES, ROOT, SEED_004, SYNTHETIC, synthetic
 
-
-def synthetic(name: str) -> dict[str, Any]:
-    """A hand-written model answer from tests/synthetic/ (never a real model's)."""
-    value: dict[str, Any] = json.loads((SYNTHETIC / name).read_text(encoding="utf-8"))
-    return value
+__all__ = ["EXAMPLES", "ROOT", "SEED_004", "SYNTHETIC", "synthetic"]
 
 
 @pytest.fixture

@@ -11,25 +11,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from summarise.cli import app
-from tests.conftest import EXAMPLES
-from tests.mock_openai import MockConfig, MockServer
-
-runner = CliRunner()
-KEY = {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": "", "SUMMARISE_MODEL": ""}
-SEED_IDS = sorted(p.stem for p in EXAMPLES.glob("*.txt"))
+from summarise.mock import MockConfig, MockServer
+from tests.helpers import EXAMPLES, SEED_IDS, read_jsonl, run_against, run_cli
 
 
 def ids(path: Path) -> list[str]:
-    lines = path.read_text().splitlines() if path.exists() else []
-    return [json.loads(line)["id"] for line in lines]
+    return [line["id"] for line in read_jsonl(path)]
 
 
 def run_mock(server: MockServer, feed: Path, *args: str) -> Any:
-    argv = ["run", str(EXAMPLES), "-o", str(feed), "--base-url", server.base_url]
-    return runner.invoke(app, [*argv, "--model", "mock-model", "--no-progress", *args], env=KEY)
+    return run_against(server, str(EXAMPLES), "-o", str(feed), *args)
 
 
 @pytest.mark.usefixtures("no_endpoint_env")
@@ -38,13 +30,13 @@ def test_shards_split_the_input_without_overlap_and_deterministically(tmp_path: 
     for k in (1, 2, 3):
         feed = tmp_path / f"shard{k}.jsonl"
         argv = ["run", str(EXAMPLES), "-o", str(feed), "--shard", f"{k}/3", "--no-progress"]
-        assert runner.invoke(app, argv).exit_code == 0
+        assert run_cli(*argv).exit_code == 0
         shards[k] = ids(feed)
     every = [article for shard in shards.values() for article in shard]
     assert sorted(every) == SEED_IDS  # each article in exactly one shard
     again = tmp_path / "again.jsonl"
     argv = ["run", str(EXAMPLES), "-o", str(again), "--shard", "2/3", "--no-progress"]
-    runner.invoke(app, argv)
+    run_cli(*argv)
     assert ids(again) == shards[2]
 
 

@@ -13,8 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from summarise.clean import CleanArticle, CleanError, clean, decode, explain, parse_date
+from summarise.clean import CleanArticle, CleanError, clean, decode, explain
 from summarise.ingest import RawArticle, read
+from summarise.text.dates import parse_date
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = sorted((ROOT / "examples").glob("*.txt"))

@@ -20,12 +20,10 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-import jsonschema
 import pytest
-from typer.testing import CliRunner
 
-from summarise.cli import app
-from tests.mock_openai import serve_in_process
+from summarise.mock import serve_in_process
+from tests.helpers import schema_validator
 
 ARTICLES = 1000
 CONCURRENCY = 16
@@ -147,11 +145,7 @@ def test_sigkill_at_random_moments_then_resume_loses_and_repeats_nothing(
     assert len(failures) == ARTICLES // EMPTY_EVERY
 
     # The feed is what `summarise schema` promises; the errors file likewise.
-    cli = CliRunner()
-    feed_schema = json.loads(cli.invoke(app, ["schema"]).stdout)
-    errors_schema = json.loads(cli.invoke(app, ["schema", "errors"]).stdout)
-    feed_validator = jsonschema.Draft202012Validator(feed_schema)
-    errors_validator = jsonschema.Draft202012Validator(errors_schema)
+    feed_validator, errors_validator = schema_validator("feed"), schema_validator("errors")
     for record in records:
         feed_validator.validate(record)
     for failure in failures:

@@ -7,11 +7,20 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from summarise.backends.offline.extractor import extract
 from summarise.clean import clean
-from summarise.evaluate import evaluate, format_table, load_gold, read_feed, token_overlap
+from summarise.evaluate import (
+    FeedError,
+    evaluate,
+    format_table,
+    load_gold,
+    read_feed,
+    token_overlap,
+)
 from summarise.ground import ground_summary
 from summarise.ingest import RawArticle
-from summarise.offline import extract
 from summarise.schema import Article, Provenance, Record, Source, Usage
 from tests.conftest import EXAMPLES
 
@@ -162,3 +171,47 @@ def test_table_and_json_carry_the_same_numbers(tmp_path: Path) -> None:
     data = json.loads(report.model_dump_json())
     assert data["overall"]["quote_recall"]["value"] == report.overall.quote_recall.value
     assert [a["id"] for a in data["articles"]] == sorted(p.stem for p in EXAMPLES.glob("*.txt"))
+
+
+def as_v1_line(record: dict[str, Any]) -> str:
+    """A record as schema version 1 wrote it: string warnings, no match, no mentions."""
+    summary = json.loads(json.dumps(record["summary"]))
+    for quote in summary["quotes"]:
+        quote.pop("match")
+    for participant in summary["participants"]:
+        participant.pop("mentions")
+        participant.pop("attested")
+    line = {
+        "schema_version": "1",
+        "id": record["id"],
+        "source": {"path": None, "url": None, "sha256": "0" * 64},
+        "article": {**record["article"], "title": None, "published": None},
+        "summary": summary,
+        "provenance": {"backend": "offline", "prompt_version": "offline-1"},
+        "warnings": ["extractive: issues and outcomes are source sentences"],
+    }
+    return json.dumps(line)
+
+
+def test_a_v1_feed_scores_the_same_as_the_v2_one(tmp_path: Path) -> None:
+    v1 = tmp_path / "v1.jsonl"
+    v1.write_text("\n".join(as_v1_line(r) for r in offline_records()) + "\n", encoding="utf-8")
+    assert evaluate(read_feed(v1), load_gold(GOLD)) == evaluate(offline_records(), load_gold(GOLD))
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ("{not json", "feed.jsonl:2"),
+        ('["a list"]', "not a feed record"),
+        ('{"summary": {}}', "id"),
+    ],
+)
+def test_an_unreadable_feed_line_is_a_feed_error_naming_the_line(
+    tmp_path: Path, line: str, says: str
+) -> None:
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(json.dumps(record([])) + "\n" + line + "\n", encoding="utf-8")
+    with pytest.raises(FeedError) as caught:
+        list(read_feed(feed))
+    assert says in caught.value.message and caught.value.code == "feed_unreadable"

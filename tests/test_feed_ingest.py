@@ -16,7 +16,7 @@ from summarise.feed import (
     resume_key,
 )
 from summarise.ingest import InputError, check_inputs, count_articles, read
-from tests.conftest import EXAMPLES
+from tests.helpers import EXAMPLES
 
 
 def test_folder_glob_and_file_inputs_expand_in_order(tmp_path: Path) -> None:

@@ -18,17 +18,20 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from summarise.clean import CleanArticle, clean
-from summarise.countries import to_iso3
-from summarise.ground import (
-    analyse,
-    find_quote,
-    ground_summary,
-    normalise,
-    resolve_date,
-    same_person,
-)
+from summarise.ground import find_quote, ground_summary
 from summarise.ingest import RawArticle
-from summarise.schema import ModelSummary, Participant
+from summarise.schema import (
+    ModelSummary,
+    Participant,
+    RecordWarning,
+    WarningCode,
+    feed_schema,
+)
+from summarise.text.countries import to_iso3
+from summarise.text.dates import resolve_date
+from summarise.text.names import same_person
+from summarise.text.normalise import normalise
+from summarise.text.reader import analyse
 from tests.conftest import EXAMPLES, synthetic
 
 GOLD = Path(__file__).resolve().parent / "gold"
@@ -61,8 +64,8 @@ def summary(quotes: list[dict[str, Any]], **fields: Any) -> ModelSummary:
     return ModelSummary.model_validate(base)
 
 
-def codes(warnings: list[str]) -> list[str]:
-    return [w.split(":", 1)[0] for w in warnings]
+def codes(warnings: list[RecordWarning]) -> list[str]:
+    return [w.code for w in warnings]
 
 
 SHOIGU_004 = "004_8546a322da682372"
@@ -72,10 +75,16 @@ BLINKEN_000 = "000_5132f6c47e1c0e2b"
 # --- Quotes -----------------------------------------------------------------------------
 
 
-def test_exact_match_ignores_quote_marks_dashes_soft_hyphens_and_whitespace() -> None:
+def test_a_verbatim_quote_is_an_exact_match() -> None:
+    text = 'Shoigu said "it will create problems for France itself," the ministry said.'
+    [quote], warnings = ground(text, "it will create problems for France itself")
+    assert quote.grounded and quote.match == "exact" and warnings == []
+
+
+def test_normalised_match_ignores_quote_marks_dashes_soft_hyphens_and_whitespace() -> None:
     text = "He said: “We won’t accept\u00a0a cease\u00adfire — not now,” the minister added."
-    found = find_quote("We won't accept a ceasefire - not now", text)
-    assert found is not None and found.kind == "exact"
+    [found] = find_quote("We won't accept a ceasefire - not now", analyse(text))
+    assert found.kind == "normalised"
     assert text[found.start : found.end] == "We won’t accept\u00a0a cease\u00adfire — not now"
 
 
@@ -83,14 +92,18 @@ def test_exact_match_is_case_insensitive_but_returns_the_source_words() -> None:
     text = 'Shoigu said "it will create problems for France itself," the ministry said.'
     [quote], warnings = ground(text, "It will create problems for France itself")
     assert quote.grounded and quote.text == "it will create problems for France itself"
-    assert warnings == []
+    assert quote.match == "normalised" and warnings == []
 
 
 def test_a_quote_never_matches_inside_a_word() -> None:
-    assert find_quote("ear", "Last year was hard.") is None
+    assert find_quote("ear", analyse("Last year was hard.")) == []
+    [quote], _ = ground("Last year was hard.", "ear")
+    assert not quote.grounded and quote.match == "none" and quote.span is None
 
 
-def ground(text: str, quote: str, speaker: str | None = None) -> tuple[list[Any], list[str]]:
+def ground(
+    text: str, quote: str, speaker: str | None = None
+) -> tuple[list[Any], list[RecordWarning]]:
     grounded, warnings = ground_summary(summary([{"speaker": speaker, "text": quote}]), text)
     return list(grounded.quotes), warnings
 
@@ -110,8 +123,9 @@ def test_paraphrased_quote_is_snapped_to_the_source_words_with_a_warning() -> No
     assert quote.grounded and quote.span is not None
     assert quote.text == a.text[quote.span[0] : quote.span[1]]
     assert quote.text == "The Kyiv regime does nothing without approval of its Western handlers"
+    assert quote.match == "fuzzy"
     assert codes(warnings) == ["quote_snapped"]
-    assert "masters" in warnings[0] and "handlers" in warnings[0]
+    assert "masters" in warnings[0].message and "handlers" in warnings[0].message
 
 
 def test_invented_quote_is_kept_ungrounded_and_dropped_when_strict() -> None:
@@ -136,7 +150,7 @@ def test_wrong_speaker_is_flagged_against_the_attribution_in_the_source() -> Non
     _, wrong = ground_summary(summary([{"speaker": "Sebastien Lecornu", "text": text}]), a.text)
     assert right == []
     assert codes(wrong) == ["speaker_mismatch"]
-    assert "'Shoigu'" in wrong[0] and "'Sebastien Lecornu'" in wrong[0]
+    assert "'Shoigu'" in wrong[0].message and "'Sebastien Lecornu'" in wrong[0].message
 
 
 def test_the_synthetic_fault_answer_gives_snap_ungrounded_and_speaker_warnings() -> None:
@@ -153,7 +167,7 @@ def test_correct_answer_grounds_every_quote_without_warnings() -> None:
     answer = ModelSummary.model_validate(synthetic("summary_004.json"))
     grounded, warnings = ground_summary(answer, a.text, published=a.published)
     assert all(q.grounded and q.span for q in grounded.quotes)
-    assert not [w for w in warnings if not w.startswith(("date_", "country_"))]
+    assert not [w for w in warnings if not w.code.startswith(("date_", "country_"))]
 
 
 def test_quote_split_by_an_attribution_becomes_two_grounded_parts() -> None:
@@ -164,6 +178,7 @@ def test_quote_split_by_an_attribution_becomes_two_grounded_parts() -> None:
     )
     grounded, warnings = ground_summary(summary([{"speaker": "Blinken", "text": merged}]), a.text)
     assert [q.grounded for q in grounded.quotes] == [True, True]
+    assert [q.match for q in grounded.quotes] == ["split", "split"]
     for quote in grounded.quotes:
         assert quote.span and a.text[quote.span[0] : quote.span[1]] == quote.text
     assert codes(warnings) == ["quote_split"]
@@ -215,7 +230,22 @@ def test_unattested_names_warn_and_a_surname_match_counts() -> None:
     ]
     grounded, warnings = ground_summary(summary([], participants=people), a.text)
     assert [p.name for p in grounded.participants] == ["Sergey Shoigu", "Olaf Scholz"]
-    assert codes(warnings) == ["name_unattested"] and "Olaf Scholz" in warnings[0]
+    assert codes(warnings) == ["name_unattested"] and "Olaf Scholz" in warnings[0].message
+
+
+def test_participants_carry_the_spans_that_name_them() -> None:
+    text = "Sergey Lavrov met Blinken. Lavrov said little."
+    people = [
+        {"name": name, "role": None, "affiliation": None, "country": None, "present": True}
+        for name in ("Sergey Lavrov", "Olaf Scholz")
+    ]
+    grounded, _ = ground_summary(summary([], participants=people), text)
+    lavrov, scholz = grounded.participants
+    assert lavrov.attested and [text[a:b] for a, b in lavrov.mentions] == [
+        "Sergey Lavrov",
+        "Lavrov",
+    ]
+    assert not scholz.attested and scholz.mentions == []
 
 
 def test_countries_become_iso_alpha3_and_invalid_codes_become_null() -> None:
@@ -285,7 +315,12 @@ def test_a_resolved_relative_date_reports_how() -> None:
     answer = summary([], event={"kind": "meeting", "date": "Thursday", "location": None})
     grounded, warnings = ground_summary(answer, "They met Thursday.", published="2023-03-02")
     assert grounded.event.date == "2023-03-02"
-    assert warnings == ["date_resolved: 'Thursday' -> 2023-03-02 (published 2023-03-02)"]
+    assert warnings == [
+        RecordWarning(
+            code=WarningCode.date_resolved,
+            message="'Thursday' -> 2023-03-02 (published 2023-03-02)",
+        )
+    ]
 
 
 def test_same_person_compares_distinctive_words() -> None:
@@ -304,9 +339,9 @@ def test_the_source_attribution_of_gold_quotes_matches_the_gold_speaker(seed: st
     for q in gold(seed)["quotes"]:
         if q["speaker"] is None:
             continue
-        found = find_quote(q["text"], doc.text)
-        assert found is not None, q["text"]
-        region = doc.region_containing(found.start, found.end)
+        found = find_quote(q["text"], doc)
+        assert len(found) == 1, q["text"]
+        region = doc.region_containing(found[0].start, found[0].end)
         assert region is not None
         attributed = doc.speaker(region)
         aliases = [q["speaker"], *q.get("speaker_aliases", [])]
@@ -445,3 +480,15 @@ def test_property_any_text_is_grounded_only_where_it_is_verbatim(seed: str, quot
     text = article(seed).text
     grounded, _ = ground_summary(summary([{"speaker": None, "text": quote}]), text)
     assert_grounded_means_verbatim(grounded, text)
+
+
+def test_warning_codes_are_an_enum_in_the_feed_schema() -> None:
+    schema = feed_schema()
+    codes_schema = schema["$defs"]["WarningCode"]
+    assert codes_schema["type"] == "string"
+    assert set(codes_schema["enum"]) == {code.value for code in WarningCode}
+    assert {"quote_snapped", "reasked", "truncated_retry", "extractive"} <= set(
+        codes_schema["enum"]
+    )
+    warning = schema["$defs"]["RecordWarning"]["properties"]
+    assert warning["code"]["$ref"] == "#/$defs/WarningCode"

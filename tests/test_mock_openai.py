@@ -14,9 +14,8 @@ import httpx2
 import openai
 import pytest
 
-from summarise.replay import RecordingTransport
-from summarise.schema import ModelSummary
-from tests.mock_openai import (
+from summarise.backends.openai.replay import RecordingTransport
+from summarise.mock import (
     FAULTS,
     MockConfig,
     MockReply,
@@ -24,6 +23,7 @@ from tests.mock_openai import (
     serve_in_process,
     synthetic_summary,
 )
+from summarise.schema import ModelSummary
 
 ARTICLE = 'art-1: the minister said "we are ready to talk" on Wednesday.'
 
@@ -220,9 +220,14 @@ async def test_rate_limit_books_a_slot_for_each_rejected_request() -> None:
     # One gets through at once; each other one is told a slot 1/20 s after the previous
     # one's, and its retry then is let in.
     assert sorted(len(w) for w in waits) == [0, 1, 1, 1, 1]
-    # (a request that reaches a busy server a few ms late is told a few ms less)
-    assert sorted(w[0] for w in waits if w) == pytest.approx([0.05, 0.1, 0.15, 0.2], abs=0.03)
-    assert 0.2 <= elapsed < 1.5  # generous: a loaded machine is slow, never fast
+    told = sorted(w[0] for w in waits if w)
+    # A request that reaches a busy server late is told that much less (never more, but
+    # for rounding up to the millisecond); telling anyone more than one interval shows
+    # that slots were booked one after another.
+    slots = [0.05, 0.1, 0.15, 0.2]
+    assert all(0 < wait <= slot + 0.001 for wait, slot in zip(told, slots, strict=True)), told
+    assert told[-1] > 0.05, told  # "the next token", told to all, would be <= 0.05
+    assert 0.2 <= elapsed < 2.0  # 10x headroom: a loaded machine is slow, never fast
     assert server.stats.rate_limited == 4
 
 

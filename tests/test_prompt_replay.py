@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx2
 import pytest
 
-from summarise.client import EndpointConfig, ModelClient, ModelError
+from summarise import prompt
+from summarise.backends.openai.client import ModelClient, ModelError
+from summarise.backends.openai.replay import exchange_key
+from summarise.config import EndpointConfig
+from summarise.mock import chat_completion
 from summarise.prompt import build_messages, load_prompts, prompt_version
-from summarise.replay import exchange_key
-from tests.conftest import synthetic
-from tests.mock_openai import chat_completion
+from tests.helpers import synthetic
 
 GOOD = json.dumps(synthetic("summary_004.json"))
 
@@ -38,9 +42,49 @@ def test_system_in_user_keeps_instructions_first() -> None:
     assert messages[0]["content"].startswith(load_prompts().system)
 
 
-def test_prompt_version_is_a_content_hash() -> None:
-    assert len(prompt_version()) == 12
-    assert prompt_version() == load_prompts().version
+PROMPT_FILES = ("system.md", "user.md", "reask.md", "truncated.md")
+
+
+@pytest.fixture
+def prompts_from(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Path], str]]:
+    """``prompt_version()`` as computed from the prompt files in another folder.
+
+    prompt.py has no parameter for the folder, so this points its candidate list there
+    (and empties the load cache before and after, so no other test sees the copy).
+    """
+
+    def version_of(folder: Path) -> str:
+        monkeypatch.setattr(prompt, "_CANDIDATES", (folder,))
+        load_prompts.cache_clear()
+        return prompt_version()
+
+    load_prompts.cache_clear()
+    yield version_of
+    load_prompts.cache_clear()  # the next load (after monkeypatch's undo) reads prompts/
+
+
+def test_prompt_version_is_stable_for_unchanged_prompt_files(
+    tmp_path: Path, prompts_from: Callable[[Path], str]
+) -> None:
+    real = prompt_version()
+    assert len(real) == 12 and int(real, 16) >= 0
+    shutil.copytree(prompt.prompts_dir(), tmp_path / "copy")
+    assert prompts_from(tmp_path / "copy") == real
+    assert prompts_from(tmp_path / "copy") == real  # loaded afresh: the same hash again
+
+
+@pytest.mark.parametrize("name", PROMPT_FILES)
+def test_prompt_version_changes_when_one_byte_of_a_prompt_file_changes(
+    tmp_path: Path, prompts_from: Callable[[Path], str], name: str
+) -> None:
+    real = prompt_version()
+    folder = tmp_path / "edited"
+    shutil.copytree(prompt.prompts_dir(), folder)
+    data = bytearray((folder / name).read_bytes())
+    data[0] = ord("X") if data[0] != ord("X") else ord("Y")  # one byte, same length
+    (folder / name).write_bytes(bytes(data))
+    edited = prompts_from(folder)
+    assert len(edited) == 12 and edited != real
 
 
 async def test_record_then_replay_without_network(tmp_path: Path) -> None:

@@ -14,13 +14,10 @@ from typing import Any
 
 import jsonschema
 import pytest
-from typer.testing import CliRunner
 
 from summarise.clean import clean
-from summarise.cli import app
-from summarise.ingest import RawArticle
 from summarise.schema import feed_schema
-from tests.conftest import EXAMPLES
+from tests.helpers import EXAMPLES, raw_seed, read_jsonl, run_cli, warning_codes
 
 RECORDED = Path(__file__).resolve().parent / "recorded"
 SEEDS = sorted(EXAMPLES.glob("*.txt"))
@@ -55,7 +52,7 @@ def seed_of(request: dict[str, Any]) -> str | None:
     """Which seed a request was about (its cleaned text is inside the user message)."""
     user = " ".join(m["content"] for m in request["messages"] if m["role"] == "user")
     for path in SEEDS:
-        article = clean(RawArticle(path.stem, str(path), path.read_bytes(), "text"))
+        article = clean(raw_seed(path))
         if article.text[:200] in user:
             return path.stem
     return None
@@ -65,11 +62,9 @@ def seed_of(request: dict[str, Any]) -> str | None:
 def replayed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("replay")
     feed = out / "feed.jsonl"
-    result = CliRunner().invoke(app, ["run", str(EXAMPLES), "-o", str(feed), *REPLAY_ARGS])
-    errors = out / "feed.errors.jsonl"
-    records = [json.loads(x) for x in feed.read_text().splitlines()] if feed.exists() else []
-    failed = [json.loads(x) for x in errors.read_text().splitlines()] if errors.exists() else []
-    return {"result": result, "records": records, "errors": failed}
+    result = run_cli("run", str(EXAMPLES), "-o", str(feed), *REPLAY_ARGS)
+    failed = read_jsonl(out / "feed.errors.jsonl")
+    return {"result": result, "records": read_jsonl(feed), "errors": failed}
 
 
 def test_every_seed_is_answered_from_the_recordings(replayed: dict[str, Any]) -> None:
@@ -93,7 +88,7 @@ def test_every_quote_is_grounded_in_the_text_or_flagged(replayed: dict[str, Any]
     ungrounded = 0
     for record in replayed["records"]:
         text = record["article"]["text"]
-        flags = [w for w in record["warnings"] if w.startswith("quote_ungrounded")]
+        flags = [w for w in record["warnings"] if w["code"] == "quote_ungrounded"]
         for quote in record["summary"]["quotes"]:
             if quote["grounded"]:
                 start, end = quote["span"]
@@ -107,14 +102,14 @@ def test_every_quote_is_grounded_in_the_text_or_flagged(replayed: dict[str, Any]
 
 def test_invented_speakers_are_flagged(replayed: dict[str, Any]) -> None:
     unattested = [
-        w for r in replayed["records"] for w in r["warnings"] if w.startswith("name_unattested")
+        w for r in replayed["records"] for w in r["warnings"] if w["code"] == "name_unattested"
     ]
     assert unattested
     for record in replayed["records"]:
         text = record["article"]["text"]
         for warning in record["warnings"]:
-            if warning.startswith("name_unattested"):
-                name = warning.split("'")[1]
+            if warning["code"] == "name_unattested":
+                name = warning["message"].split("'")[1]
                 assert name.split()[-1] not in text
 
 
@@ -133,7 +128,7 @@ def test_answers_cut_off_at_the_token_limit_are_retried_not_parsed(
         assert seed is not None
         ended = outcome[seed]
         if "summary" in ended:
-            assert any(w.startswith("truncated_retry") for w in ended["warnings"])
+            assert "truncated_retry" in warning_codes(ended["warnings"])
             assert ended["provenance"]["attempts"] >= 2
             assert ended["provenance"]["finish_reason"] == "stop"
         else:
@@ -147,10 +142,10 @@ def test_answers_that_miss_the_schema_are_reasked_then_kept_as_errors(tmp_path: 
     feed = tmp_path / "feed.jsonl"
     seeds = [str(p) for p in SEEDS if p.name.startswith(("003", "004"))]
     unenforced = ["--response-format", "json_object", "--max-tokens", "1024"]
-    result = CliRunner().invoke(app, ["run", *seeds, "-o", str(feed), *REPLAY_ARGS, *unenforced])
+    result = run_cli("run", *seeds, "-o", str(feed), *REPLAY_ARGS, *unenforced)
     assert result.exit_code == 1, result.stderr
     assert feed.read_text() == ""
-    failed = [json.loads(x) for x in (tmp_path / "feed.errors.jsonl").read_text().splitlines()]
+    failed = read_jsonl(tmp_path / "feed.errors.jsonl")
     assert sorted(e["id"] for e in failed) == sorted(Path(s).stem for s in seeds)
     for error in failed:
         assert (error["stage"], error["error"], error["attempts"]) == (

@@ -22,37 +22,39 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlparse
 
 import httpx2
 import openai
 from aiolimiter import AsyncLimiter
 from openai.types.chat import ChatCompletion
-from pydantic import ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 from tenacity.wait import wait_random_exponential
 
 from summarise import prompt
-from summarise.replay import RecordingTransport, ReplayMiss, ReplayTransport
-from summarise.schema import ModelSummary, Usage, model_facing_schema
-
-ResponseMode = Literal["json_schema", "json_object_schema", "json_object", "text"]
-MODES: tuple[ResponseMode, ...] = ("json_schema", "json_object_schema", "json_object", "text")
-
-DEFAULT_MODEL = "gpt-4o-mini"
-# A conservative characters-per-token estimate for English news (rate limits, context fit).
-CHARS_PER_TOKEN = 3.5
-OPENAI_HOST = "api.openai.com"
-
-# Keywords left out of the schema sent as response_format: OpenAI's strict mode rejects
-# them, and llama.cpp turns a long maxLength into a grammar so deep that its parser
-# overflows the stack (SIGSEGV at maxLength ~1200). The full schema still travels in the
-# system prompt and pydantic enforces it on every answer.
-_STRICT_UNSUPPORTED = frozenset({"maxLength", "minLength"})
+from summarise.backends.base import CHARS_PER_TOKEN, Extraction
+from summarise.backends.openai.answers import (
+    InvalidAnswer,
+    extract_json,
+    parse_summary,
+    response_format_for,
+)
+from summarise.backends.openai.replay import RecordingTransport, ReplayMiss, ReplayTransport
+from summarise.backends.openai.retries import (
+    describe_failure,
+    fatal_message,
+    is_context_overflow,
+    is_rate_limit,
+    is_transient,
+    retry_after_s,
+    spaced_limiter,
+    transient_code,
+)
+from summarise.config import MODES, OPENAI_HOST, EndpointConfig, ResponseMode
+from summarise.errors import ArticleError, EndpointError
+from summarise.schema import RecordWarning, Usage, WarningCode, model_facing_schema
 
 # A probe schema whose only valid answer a model cannot guess unless it is enforced.
 _PROBE_VALUE = "summarise-probe-ok"
@@ -67,11 +69,7 @@ _PROBE_MESSAGES: list[prompt.Message] = [
 ]
 
 
-class FatalError(Exception):
-    """The run cannot go on (bad key, unknown model, rejected request): stop once."""
-
-
-class ModelError(Exception):
+class ModelError(ArticleError):
     """This article could not be summarised by the model; becomes an error record."""
 
     def __init__(
@@ -84,52 +82,14 @@ class ModelError(Exception):
         last_response_id: str | None = None,
         usage: Usage | None = None,
     ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.stage = stage
-        self.attempts = attempts
-        self.last_response_id = last_response_id
-        self.usage = usage or Usage()
-
-
-@dataclass(frozen=True)
-class EndpointConfig:
-    """Where and how to call the model. The key is never printed (``repr=False``)."""
-
-    model: str = DEFAULT_MODEL
-    base_url: str | None = None
-    api_key: str | None = field(default=None, repr=False)
-    timeout_s: float = 120.0
-    max_attempts: int = 3
-    """Model calls per article, re-asks included."""
-    max_retries: int = 6
-    """Retries of one call after transient failures other than rate limits."""
-    rate_limit_patience_s: float = 600.0
-    """How long one call keeps retrying 429s (as told by ``Retry-After``) before it fails:
-    a rate limit slows a run down but should not fail its articles."""
-    max_backoff_s: float = 60.0
-    max_tokens: int = 4096
-    temperature: float = 0.0
-    response_format: ResponseMode | Literal["auto"] = "auto"
-    system_in_user: bool = False
-    record_dir: Path | None = None
-    replay_dir: Path | None = None
-    context_length: int | None = None
-    """The model's context window when known up front (a local server we started)."""
-    rpm: int | None = None
-    """Client-side limit: requests per minute (every call, re-asks and retries included)."""
-    tpm: int | None = None
-    """Client-side limit: prompt tokens per minute (estimated from the request size)."""
-
-    @property
-    def endpoint_host(self) -> str:
-        """Host (and port) only: never a path, query or credentials."""
-        if not self.base_url:
-            return OPENAI_HOST
-        parsed = urlparse(self.base_url)
-        host = parsed.hostname or self.base_url
-        return f"{host}:{parsed.port}" if parsed.port else host
+        super().__init__(
+            code,
+            message,
+            stage=stage,
+            attempts=attempts,
+            last_response_id=last_response_id,
+            usage=usage,
+        )
 
 
 @dataclass
@@ -152,160 +112,20 @@ class Capabilities:
         return f"{found}; using {self.mode}; context length {ctx}"
 
 
-@dataclass
-class Extraction:
-    """A validated model answer and what it cost."""
-
-    summary: ModelSummary
-    attempts: int
-    usage: Usage
-    finish_reason: str | None
-    latency_s: float
-    response_id: str | None
-    warnings: list[str] = field(default_factory=list)
-
-
-class InvalidAnswer(ValueError):
-    """The model's content is not a valid ``ModelSummary``; the message is for the re-ask."""
-
-    def __init__(self, code: str, problem: str) -> None:
-        super().__init__(problem)
-        self.code = code
-
-
-def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """The schema minus keywords that servers reject or choke on (see above)."""
-
-    def strip(node: Any) -> Any:
-        if isinstance(node, dict):
-            return {k: strip(v) for k, v in node.items() if k not in _STRICT_UNSUPPORTED}
-        if isinstance(node, list):
-            return [strip(v) for v in node]
-        return node
-
-    result: dict[str, Any] = strip(schema)
-    return result
-
-
-def response_format_for(mode: ResponseMode, schema: dict[str, Any]) -> dict[str, Any] | None:
-    if mode == "json_schema":
-        return {
-            "type": "json_schema",
-            "json_schema": {"name": "summary", "strict": True, "schema": strict_schema(schema)},
-        }
-    if mode == "json_object_schema":
-        return {"type": "json_object", "schema": strict_schema(schema)}
-    if mode == "json_object":
-        return {"type": "json_object"}
-    return None
-
-
-def extract_json(content: str) -> Any:
-    """The first JSON object in ``content`` (tolerates Markdown fences and chatter)."""
-    start = content.find("{")
-    if start < 0:
-        raise InvalidAnswer("invalid_json", "the answer contains no JSON object")
-    try:
-        value, _ = json.JSONDecoder().raw_decode(content, start)
-    except json.JSONDecodeError as exc:
-        raise InvalidAnswer("invalid_json", f"the answer is not valid JSON ({exc})") from exc
-    return value
-
-
-def format_validation_error(exc: ValidationError, limit: int = 10) -> str:
-    problems = []
-    for error in exc.errors()[:limit]:
-        where = ".".join(str(part) for part in error["loc"]) or "(top level)"
-        problems.append(f"{where}: {error['msg']}")
-    more = exc.error_count() - limit
-    suffix = f"; and {more} more" if more > 0 else ""
-    return "the JSON does not match the schema: " + "; ".join(problems) + suffix
-
-
-def parse_summary(content: str) -> ModelSummary:
-    """Parse and validate a model answer; raises ``InvalidAnswer`` with a re-ask message."""
-    value = extract_json(content)
-    try:
-        return ModelSummary.model_validate(value)
-    except ValidationError as exc:
-        raise InvalidAnswer("schema_invalid", format_validation_error(exc)) from exc
-
-
-def retry_after_s(exc: BaseException) -> float | None:
-    """Seconds the server asked us to wait (``retry-after-ms`` or ``retry-after``)."""
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None)
-    if headers is None:
-        return None
-    for header, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        raw = headers.get(header)
-        if raw is None:
-            continue
-        try:
-            return max(0.0, float(raw) * scale)
-        except ValueError:
-            continue
-    return None
-
-
-def is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, openai.APIConnectionError):  # includes timeouts
-        return True
-    if isinstance(exc, openai.APIStatusError):
-        return exc.status_code == 429 or exc.status_code >= 500 or exc.status_code == 408
-    return isinstance(exc, openai.APIResponseValidationError | json.JSONDecodeError)
-
-
-def _is_rate_limit(exc: BaseException | None) -> bool:
-    return isinstance(exc, openai.APIStatusError) and exc.status_code == 429
-
-
-def _transient_code(exc: BaseException) -> str:
-    if isinstance(exc, openai.APITimeoutError):
-        return "timeout"
-    if isinstance(exc, openai.APIConnectionError):
-        return "connection_error"
-    if isinstance(exc, openai.APIStatusError):
-        return "rate_limited" if exc.status_code == 429 else "server_error"
-    return "bad_response"
-
-
-def _is_context_overflow(exc: openai.APIStatusError) -> bool:
-    text = str(exc).lower()
-    return "context_length" in text or "context length" in text or "maximum context" in text
-
-
-def fatal_message(exc: openai.APIStatusError, config: EndpointConfig) -> str:
-    host = config.endpoint_host
-    if exc.status_code == 401:
-        return (
-            f"authentication failed at {host} (HTTP 401): check the API key "
-            "(--api-key-env names the environment variable that holds it)"
-        )
-    if exc.status_code == 403:
-        return f"permission denied at {host} (HTTP 403): the key may not use model {config.model!r}"
-    if exc.status_code == 404:
-        return (
-            f"model {config.model!r} or the chat completions route was not found at {host} "
-            "(HTTP 404): check --model and --base-url"
-        )
-    return f"the endpoint at {host} rejected the request (HTTP {exc.status_code}): {exc.message}"
-
-
-def _spaced_limiter(per_minute: int) -> AsyncLimiter:
-    """Requests evenly spaced, never in bursts: servers that count per second or refill a
-    bucket continuously reject a minute's quota sent at once, and the rejected requests
-    then come back together."""
-    return AsyncLimiter(1, 60 / per_minute)
-
-
 class ModelClient:
     """Async client for one endpoint; probes it once and reuses what it found."""
 
     def __init__(
-        self, config: EndpointConfig, *, transport: httpx2.AsyncBaseTransport | None = None
+        self,
+        config: EndpointConfig,
+        *,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        liveness: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        """``liveness``, for a server this process runs, is awaited after a failed connection:
+        it raises a ``FatalError`` when the server is gone, so a dead port is not retried."""
         self.config = config
+        self._liveness = liveness
         if config.replay_dir is not None:
             transport = ReplayTransport(config.replay_dir)
         elif config.record_dir is not None:
@@ -323,7 +143,7 @@ class ModelClient:
         self._formats = {mode: response_format_for(mode, self._schema) for mode in MODES}
         self._capabilities: Capabilities | None = None
         self._probe_lock = asyncio.Lock()
-        self._rpm = _spaced_limiter(config.rpm) if config.rpm else None
+        self._rpm = spaced_limiter(config.rpm) if config.rpm else None
         self._tpm = AsyncLimiter(config.tpm, 60) if config.tpm else None
 
     async def _throttle(self, messages: Sequence[prompt.Message]) -> None:
@@ -347,7 +167,7 @@ class ModelClient:
                 try:
                     self._capabilities = await self._probe()
                 except ModelError as exc:
-                    raise FatalError(
+                    raise EndpointError(
                         f"cannot use the endpoint at {self.config.endpoint_host}: {exc.message}"
                     ) from exc
             return self._capabilities
@@ -383,7 +203,7 @@ class ModelClient:
             page = await self._openai.models.list()
         except openai.APIStatusError as exc:
             if exc.status_code in (401, 403):
-                raise FatalError(fatal_message(exc, self.config)) from exc
+                raise EndpointError(fatal_message(exc, self.config)) from exc
             return None
         except (openai.APIError, ReplayMiss):
             return None
@@ -443,7 +263,7 @@ class ModelClient:
 
         def stop(state: RetryCallState) -> bool:
             nonlocal failures
-            if _is_rate_limit(state.outcome.exception() if state.outcome else None):
+            if is_rate_limit(state.outcome.exception() if state.outcome else None):
                 first_429[:] = first_429 or [time.monotonic()]
                 return time.monotonic() - first_429[0] >= self.config.rate_limit_patience_s
             failures += 1
@@ -461,27 +281,32 @@ class ModelClient:
                     await self._throttle(messages)
                     # post() rather than chat.completions.create(): the same request body
                     # without the SDK's per-call parameter transform (~1 ms of CPU a call).
-                    completion: ChatCompletion = await self._openai.post(
-                        "/chat/completions",
-                        body=kwargs,
-                        cast_to=ChatCompletion,
-                        options={"security": {"bearer_auth": True}},
-                    )
+                    try:
+                        completion: ChatCompletion = await self._openai.post(
+                            "/chat/completions",
+                            body=kwargs,
+                            cast_to=ChatCompletion,
+                            options={"security": {"bearer_auth": True}},
+                        )
+                    except openai.APIConnectionError:
+                        if self._liveness is not None:
+                            await self._liveness()
+                        raise
                     return completion
         except openai.APIStatusError as exc:
             if probing and _probe_rejects(exc, probing):
                 raise _Unsupported(mode) from exc
             if exc.status_code in (401, 403, 404):
-                raise FatalError(fatal_message(exc, self.config)) from exc
-            if exc.status_code in (400, 422) and _is_context_overflow(exc):
+                raise EndpointError(fatal_message(exc, self.config)) from exc
+            if exc.status_code in (400, 422) and is_context_overflow(exc):
                 raise ModelError("context_length_exceeded", str(exc.message)) from exc
             if exc.status_code in (400, 422):
-                raise FatalError(fatal_message(exc, self.config)) from exc
-            raise ModelError(_transient_code(exc), _describe(exc, self.config)) from exc
+                raise EndpointError(fatal_message(exc, self.config)) from exc
+            raise ModelError(transient_code(exc), describe_failure(exc, self.config)) from exc
         except ReplayMiss as exc:
             raise ModelError("replay_miss", str(exc)) from exc
         except openai.APIConnectionError as exc:
-            raise ModelError(_transient_code(exc), _describe(exc, self.config)) from exc
+            raise ModelError(transient_code(exc), describe_failure(exc, self.config)) from exc
         except (openai.APIResponseValidationError, json.JSONDecodeError) as exc:
             raise ModelError("bad_response", f"unparseable response body: {exc}") from exc
         raise AssertionError("unreachable: tenacity re-raises the last error")
@@ -494,7 +319,7 @@ class ModelClient:
         conversation = list(messages)
         last_id: str | None = None
         problem: tuple[str, str] = ("empty_response", "no answer")
-        warnings: list[str] = []
+        warnings: list[RecordWarning] = []
         for attempt in range(1, self.config.max_attempts + 1):
             try:
                 completion = await self._create(conversation, mode)
@@ -505,7 +330,7 @@ class ModelClient:
             _add_usage(usage, completion)
             if not completion.choices:
                 problem = ("empty_response", "the endpoint returned no choices")
-                warnings.append(f"reasked: attempt {attempt}: {problem[1]}")
+                warnings.append(_warning(WarningCode.reasked, f"attempt {attempt}: {problem[1]}"))
                 continue
             choice = completion.choices[0]
             message = choice.message
@@ -520,7 +345,9 @@ class ModelClient:
                 )
             if choice.finish_reason == "length":
                 problem = ("truncated", "the answer was cut off at the token limit")
-                warnings.append(f"truncated_retry: attempt {attempt} hit the token limit")
+                warnings.append(
+                    _warning(WarningCode.truncated_retry, f"attempt {attempt} hit the token limit")
+                )
                 conversation = [*messages, prompt.truncated_message()]
                 continue
             content = message.content or ""
@@ -528,7 +355,7 @@ class ModelClient:
                 summary = parse_summary(content)
             except InvalidAnswer as exc:
                 problem = (exc.code, str(exc))
-                warnings.append(f"reasked: attempt {attempt}: {exc}"[:300])
+                warnings.append(_warning(WarningCode.reasked, f"attempt {attempt}: {exc}"))
                 conversation = [
                     *messages,
                     {"role": "assistant", "content": content},
@@ -592,9 +419,6 @@ def _add_usage(usage: Usage, completion: ChatCompletion) -> None:
         usage.cached_tokens += details.cached_tokens
 
 
-def _describe(exc: BaseException, config: EndpointConfig) -> str:
-    kind = _transient_code(exc).replace("_", " ")
-    if _is_rate_limit(exc):
-        waited = f"retried for {config.rate_limit_patience_s:g} s (--rate-limit-patience)"
-        return f"{kind} at {config.endpoint_host}, {waited}: {exc}"
-    return f"{kind} at {config.endpoint_host} after {config.max_retries} retries: {exc}"
+def _warning(code: WarningCode, message: str) -> RecordWarning:
+    """Re-ask problems quote the model's answer: kept short so a record stays readable."""
+    return RecordWarning(code=code, message=message[:300])

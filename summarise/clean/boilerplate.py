@@ -1,6 +1,6 @@
 """Boilerplate: the site strings and markers the cleaner knows, as one table of data.
 
-The cleaner in ``clean.py`` works mostly from general signals (sentence shape, position,
+The cleaner (``summarise.clean``) works mostly from general signals (sentence shape, position,
 repetition, density of prose); this module holds the few phrases that those signals
 cannot see, so that adding a site's quirk is a one-line change here and never a new
 branch in code. Every pattern is matched case-insensitively against a whole line after
@@ -12,7 +12,9 @@ its surrounding whitespace is stripped, or, for a few rows, anywhere in a short 
   lines, comment sections, footers). The body never extends past one.
 * ``RELATED``: headers of related-story boxes, which sites also put inside articles.
 * ``HEADER_KEYS``: ``Key: value`` lines at the top of plain-text exports.
-* ``NOT_PLACES`` and ``MONTHS``: words for reading datelines and dates.
+* ``NOT_PLACES``: capitalised words that start a line like a dateline but are no place.
+
+Month names are in ``summarise.text.vocabulary``: dates are read by ``summarise.text.dates``.
 """
 
 from __future__ import annotations
@@ -173,48 +175,6 @@ NOT_PLACES: Final[frozenset[str]] = frozenset(
         "note",
     }
 )
-
-#: Month names and abbreviations -> month number, for dates written out in words.
-MONTHS: Final[dict[str, int]] = {
-    name: number
-    for number, names in enumerate(
-        (
-            ("january", "jan", "janvier", "enero", "janeiro", "gennaio", "januar"),
-            (
-                "february",
-                "feb",
-                "février",
-                "fevrier",
-                "febrero",
-                "fevereiro",
-                "febbraio",
-                "februar",
-            ),
-            ("march", "mar", "mars", "marzo", "março", "marco", "märz"),
-            ("april", "apr", "avril", "abril", "aprile"),
-            ("may", "mai", "mayo", "maio", "maggio"),
-            ("june", "jun", "juin", "junio", "junho", "giugno", "juni"),
-            ("july", "jul", "juillet", "julio", "julho", "luglio", "juli"),
-            ("august", "aug", "août", "aout", "agosto"),
-            ("september", "sep", "sept", "septembre", "septiembre", "setembro", "settembre"),
-            ("october", "oct", "octobre", "octubre", "outubro", "ottobre", "oktober"),
-            ("november", "nov", "novembre", "noviembre", "novembro"),
-            (
-                "december",
-                "dec",
-                "décembre",
-                "decembre",
-                "diciembre",
-                "dezembro",
-                "dicembre",
-                "dezember",
-            ),
-        ),
-        start=1,
-    )
-    for name in names
-}
-
 
 Kind = Literal["end", "related", "boilerplate"]
 

@@ -1,7 +1,7 @@
-"""Offline: the deterministic extractor, the default backend when no endpoint is configured.
+"""The offline extractor: the default backend's summaries when no endpoint is configured.
 
 No capable model can be installed offline, so this backend does not pretend to be one. It
-reads the article with the same code that grounds a model's answer (``ground.Document``)
+reads the article with the same code that grounds a model's answer (``summarise.text``)
 and extracts, without inventing anything:
 
 * quotes: every quotation in the article, verbatim, with the speaker the source
@@ -24,20 +24,6 @@ import re
 from dataclasses import dataclass, field
 
 from summarise.clean import CleanArticle
-from summarise.countries import DEMONYMS, to_iso3
-from summarise.ground import (
-    APPOSITIVE_ROLE,
-    EVIDENCE_ONLY_TITLES,
-    PRE_RUN,
-    REPORTING_VERB,
-    ROLE_NAME,
-    RUN,
-    Document,
-    analyse,
-    classify,
-    name_tokens,
-    same_person,
-)
 from summarise.schema import (
     LONG,
     MAX_ISSUES,
@@ -55,6 +41,18 @@ from summarise.schema import (
     OutcomeStatus,
     Participant,
 )
+from summarise.text.countries import DEMONYMS, to_iso3
+from summarise.text.names import RUN, classify, name_tokens, same_person
+from summarise.text.normalise import WORD
+from summarise.text.reader import (
+    APPOSITIVE_ROLE,
+    PRE_RUN,
+    REPORTING_VERB,
+    ROLE_NAME,
+    Document,
+    analyse,
+)
+from summarise.text.vocabulary import ENGLISH_MONTHS, EVIDENCE_ONLY_TITLES, WEEKDAYS
 
 # --- Cue tables (data) ------------------------------------------------------------------
 
@@ -154,17 +152,20 @@ _EVENT_RES = tuple((kind, _cue_regex(phrases)) for kind, phrases in EVENT_CUES)
 _ANY_EVENT = _cue_regex(tuple(p for _, phrases in EVENT_CUES for p in phrases))
 _TOPIC_RES = tuple((label, _cue_regex(ph), _anchors(ph)) for label, ph in TOPICS)
 _OUTCOME_RES = tuple((status, _cue_regex(ph), _anchors(ph)) for status, ph in OUTCOME_CUES)
+# Dates as the lead writes them (capitalised English), copied into ``Event.date`` for
+# grounding to resolve: "March 2, 2023", "last Thursday".
 _EXPLICIT_DATE = re.compile(
-    r"\b(?:(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?|January|February|March|April|May"
-    r"|June|July|August|September|October|November|December)\s+\d{1,2},?\s+\d{4}\b"
+    r"\b(?:"
+    + "|".join(sorted((m.capitalize() for m in ENGLISH_MONTHS), key=len, reverse=True))
+    + r")\.?\s+\d{1,2},?\s+\d{4}\b"
 )
 _WEEKDAY = re.compile(
-    r"\b(?:(?:last|this|next)\s+)?(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"
-    r"|\b(?:yesterday|today)\b"
+    r"\b(?:(?:last|this|next)\s+)?(?:"
+    + "|".join(d.capitalize() for d in WEEKDAYS)
+    + r")\b|\b(?:yesterday|today)\b"
 )
 _IN_PLACE = re.compile(r"\bin\s+(?:the\s+)?(" + RUN.pattern + r")(?:,\s+(" + RUN.pattern + r"))?")
 _LETTERS = re.compile(r"[^\W\d_]{3,}")
-_WORDS = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*")
 
 
 # --- Reading the article ----------------------------------------------------------------
@@ -216,7 +217,7 @@ def _read(doc: Document) -> _Reading:
     lead = [i for i in sentences if doc.sentences[i][2] in lead_set]
     present = set(lead_paragraphs[:PRESENT_PARAGRAPHS])
     event_words = [
-        set(_WORDS.findall(doc.masked, s0, s1))
+        set(WORD.findall(doc.masked, s0, s1))
         for s0, s1, p in (doc.sentences[i] for i in lead)
         if p in present and _ANY_EVENT.search(doc.masked, s0, s1)
     ]
@@ -551,7 +552,7 @@ def _parties(sentence: str, people: list[_Person]) -> list[str]:
     """People and countries a sentence names, as the article names them."""
     parties: list[str] = []
     codes: set[str] = set()
-    words = set(_WORDS.findall(sentence))
+    words = set(WORD.findall(sentence))
     for person in people:
         if person.surname in words:
             parties.append(person.name)

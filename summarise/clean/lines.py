@@ -1,268 +1,24 @@
-"""Clean: RawArticle -> CleanArticle (title, date, body, and what was removed).
+"""Lines: the plain-text cleaner, which scores each line for how much it reads like prose.
 
-The model should see the article and nothing else: navigation, share buttons, related
-stories, footers and mojibake cost tokens and accuracy. Two paths:
-
-* **Plain text** (scrapes, page dumps) has no markup to lean on, so each line is scored
-  for how much it reads like article prose (length, sentence shape, lower-case words,
-  whether its neighbours are prose too) and the body is the contiguous run of lines with
-  the highest total score (a maximum-sum subsequence), never crossing an end-of-article
-  marker. Lines inside it that are furniture (share buttons, a repeated caption, the
-  headline, a dateline) are dropped on their own.
-* **HTML** goes through ``trafilatura`` (body, title, date, url); its output then passes
-  the same end-of-article and boilerplate rules, which catch the credit lines and
-  related-story lists it sometimes keeps.
-
-Every dropped line is kept in ``CleanArticle.removed`` with its reason, for
-``summarise clean --explain``. Kept text is the source's own characters after ``ftfy``
-repairs mojibake: curly quotes and apostrophes are never straightened, because quotes
-are matched verbatim later. Paragraphs are separated by a blank line.
-
-Site-specific strings live in ``summarise.boilerplate`` (data), not here.
+The body is the contiguous run of lines (joined into paragraphs when hard-wrapped) with
+the highest total score, never crossing an end-of-article marker; furniture inside it is
+dropped line by line, each with its reason. The HTML path reuses the line rules on what
+``trafilatura`` extracted.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
-from datetime import date
 
-import ftfy
-from ftfy.badness import is_bad
-from pydantic import BaseModel, Field
-
-from summarise.boilerplate import (
-    HEADER_KEYS,
-    MONTHS,
-    NOT_PLACES,
-    classify_line,
-)
-from summarise.ingest import RawArticle
-
-
-class CleanError(Exception):
-    """The input cannot be turned into an article (empty, binary, undecodable)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-class Removed(BaseModel):
-    """A line dropped by the cleaner, with the reason."""
-
-    line: int = Field(description="1-based line number in the decoded input.")
-    text: str
-    reason: str
-
-
-class CleanArticle(BaseModel):
-    """The article alone, as the model will see it."""
-
-    title: str | None
-    published: str | None = Field(description="ISO date (YYYY-MM-DD) or null.")
-    dateline: str | None = Field(description="Place in a 'MOSCOW -' style dateline, or null.")
-    text: str
-    url: str | None = None
-    removed: list[Removed] = Field(default_factory=list)
-
-
-def clean(raw: RawArticle) -> CleanArticle:
-    """Decode and clean one raw article; raises ``CleanError`` for unusable input.
-
-    Title, date and url that a JSONL export already carries win over detected ones.
-    """
-    if raw.error is not None:
-        raise CleanError(raw.error, raw.message or raw.error)
-    text = decode(raw.data)
-    if raw.kind == "html" or _looks_like_html(text):
-        article = _clean_html(text, raw.url, raw.title)  # repairs the extracted text only
-    else:
-        article = clean_text(repair(text), title=raw.title)
-    if not article.text:
-        raise CleanError(
-            "no_article", "no article text found: every line looked like page furniture"
-        )
-    if raw.title:
-        article.title = raw.title
-    if raw.published:
-        article.published = parse_date(raw.published) or article.published
-    if raw.url:
-        article.url = raw.url
-    return article
-
-
-def _looks_like_html(text: str) -> bool:
-    head = text[:1024].lstrip().lower()
-    return head.startswith(("<!doctype html", "<html"))
-
-
-def explain(article: CleanArticle) -> str:
-    """A human-readable account of what was kept and every line dropped, with why."""
-    kept = article.text.count("\n\n") + 1 if article.text else 0
-    out = [
-        f"title:     {article.title or '-'}",
-        f"published: {article.published or '-'}",
-        f"dateline:  {article.dateline or '-'}",
-        f"url:       {article.url or '-'}",
-        f"kept {kept} paragraphs ({len(article.text)} chars);"
-        f" dropped {len(article.removed)} lines:",
-    ]
-    width = max((len(r.reason) for r in article.removed), default=0)
-    for r in article.removed:
-        text = r.text if len(r.text) <= 90 else r.text[:89] + "…"
-        out.append(f"  {r.line:>5}  {r.reason:<{width}}  | {text}")
-    return "\n".join(out)
-
-
-# --- Decoding and repair --------------------------------------------------------------
-
-_BINARY_MAGIC = (
-    b"%PDF",
-    b"PK\x03\x04",
-    b"\x1f\x8b",
-    b"\x89PNG",
-    b"GIF8",
-    b"\xff\xd8\xff",
-    b"BZh",
-    b"\xfd7zXZ",
-    b"7z\xbc\xaf",
-    b"\x7fELF",
-    b"\xd0\xcf\x11\xe0",
-)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-# ftfy only needs to see a line that could hold mojibake, a control character, an HTML
-# entity or an odd line break; skipping the rest keeps cleaning well under a millisecond.
-_NEEDS_REPAIR = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00c2-\u00f4&\u2028\u2029\ufffd\ud800-\udfff]"
-)
-_FTFY = ftfy.TextFixerConfig(
-    uncurl_quotes=False,  # quotes are matched verbatim later: keep ’ “ ” as they are
-    fix_latin_ligatures=False,
-    fix_character_width=False,
-    explain=False,
-)
-
-
-def decode(data: bytes) -> str:
-    """Bytes -> text: UTF-8 (with or without BOM), UTF-16 with BOM, else cp1252/latin-1.
-
-    Raises ``CleanError`` with code ``empty``, ``binary`` or ``undecodable``.
-    """
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return _check_text(data.decode("utf-16"))
-        except UnicodeDecodeError as exc:
-            raise CleanError(
-                "undecodable", f"invalid UTF-16 after a byte-order mark: {exc}"
-            ) from exc
-    if not data.strip():
-        raise CleanError("empty", "the input is empty (nothing but whitespace)")
-    if data.startswith(_BINARY_MAGIC) or b"\x00" in data[:8192]:
-        raise CleanError(
-            "binary", "the input is a binary file (PDF, image, archive, ...), not text or HTML"
-        )
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = data.decode("cp1252")
-        except UnicodeDecodeError:
-            text = data.decode("latin-1")
-    return _check_text(text)
-
-
-def _check_text(text: str) -> str:
-    if not text.strip():
-        raise CleanError("empty", "the input is empty (nothing but whitespace)")
-    sample = text[:8192]
-    if len(_CONTROL.findall(sample)) > max(8, len(sample) // 50):
-        raise CleanError(
-            "undecodable", "the input is mostly control characters: not text in any encoding"
-        )
-    return text
-
-
-# Not U+0085: in text that went through latin-1 it is half of a mojibake pair ftfy fixes.
-_LINE_BREAKS = re.compile("\r\n?|[\x0b\x0c\u2028\u2029]")
-
-
-def repair(text: str) -> str:
-    """Fix mojibake and stray control characters with ftfy; quotes stay as they are.
-
-    Every kind of line break becomes ``\\n`` first, so line numbers in ``removed`` are
-    those of the input split at its line breaks, and ftfy never adds a line.
-    """
-    if "\r" in text or "\x0b" in text or "\x0c" in text or "\u2028" in text or "\u2029" in text:
-        text = _LINE_BREAKS.sub("\n", text)
-    if _NEEDS_REPAIR.search(text):
-        lines = text.split("\n")
-        for i, line in enumerate(lines):
-            if _NEEDS_REPAIR.search(line):
-                lines[i] = ftfy.fix_text(line, _FTFY)
-        text = "\n".join(lines)
-    if not unicodedata.is_normalized("NFC", text):
-        text = unicodedata.normalize("NFC", text)
-    return text
-
-
-def _is_mojibake(line: str) -> bool:
-    """A line ftfy could not repair that carries no readable words (``Â鶹´«Ã½``)."""
-    if not _NEEDS_REPAIR.search(line) or not is_bad(line):
-        return False
-    return sum(1 for w in line.split() if sum(c.isalpha() for c in w) >= 2) <= 3
-
-
-# --- Dates ----------------------------------------------------------------------------
-
-_ISO_DATE = re.compile(r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)")
-_MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
-_MDY = re.compile(rf"\b({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.IGNORECASE)
-_DMY = re.compile(
-    rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\.?\s+(?:of\s+)?({_MONTH})\.?,?\s+(\d{{4}})\b", re.IGNORECASE
-)
-_TIMESTAMP = re.compile(
-    rf"\b\d{{1,2}}:\d{{2}}\b|\b\d{{4}}[-/.]\d{{1,2}}"
-    rf"|\b({_MONTH})\.? \d{{1,2}}\b|\b\d{{1,2}} ({_MONTH})\b",
-    re.IGNORECASE,
-)
-_NUMERIC_DMY = re.compile(r"(?<!\d)(\d{1,2})[/.](\d{1,2})[/.](\d{4})(?!\d)")
-
-
-def parse_date(text: str) -> str | None:
-    """The first unambiguous calendar date in ``text`` as ISO ``YYYY-MM-DD``, else None."""
-    found: list[tuple[int, str]] = []
-    for m in _ISO_DATE.finditer(text):
-        found.append((m.start(), _ymd(m.group(1), m.group(2), m.group(3)) or ""))
-    for m in _MDY.finditer(text):
-        found.append((m.start(), _ymd(m.group(3), MONTHS[m.group(1).lower()], m.group(2)) or ""))
-    for m in _DMY.finditer(text):
-        found.append((m.start(), _ymd(m.group(3), MONTHS[m.group(2).lower()], m.group(1)) or ""))
-    for m in _NUMERIC_DMY.finditer(text):
-        a, b = int(m.group(1)), int(m.group(2))
-        if a > 12 >= b:  # only the unambiguous day-first or month-first forms
-            found.append((m.start(), _ymd(m.group(3), b, a) or ""))
-        elif b > 12 >= a:
-            found.append((m.start(), _ymd(m.group(3), a, b) or ""))
-    for _, iso in sorted(found):
-        if iso:
-            return iso
-    return None
-
-
-def _ymd(year: str | int, month: str | int, day: str | int) -> str | None:
-    try:
-        value = date(int(year), int(month), int(day))
-    except ValueError:
-        return None
-    return value.isoformat() if 1990 <= value.year <= 2100 else None
-
+from summarise.clean.boilerplate import HEADER_KEYS, NOT_PLACES, classify_line
+from summarise.clean.decode import is_mojibake
+from summarise.clean.models import CleanArticle, Removed
+from summarise.text.dates import TIMESTAMP, parse_date
 
 # --- Line features --------------------------------------------------------------------
 
-_CLOSERS = "'\"”’»)]"
+_TRAILING_CLOSERS = "'\"”’»)]"
 _ENDERS = tuple(".!?。！？")  # not "…": a line ending in one is a truncated teaser
 _HEADER_DATE = re.compile(r"^date\s+(\d{4}-\d{2}-\d{2})\s+(\S.*)$", re.IGNORECASE)
 _HEADER_KV = re.compile(r"^([A-Za-z][A-Za-z ]{1,20}?)\s*:\s*(\S.*)$")
@@ -274,12 +30,12 @@ _DATELINE_INLINE = re.compile(
     r"\s*(?:\([A-Za-z .]{2,20}\))?\s*(?:[-–—]{1,2}|:)\s+\S"
 )
 _BYLINE = re.compile(r"^(by|par|von|por|di|door)\s+\S", re.IGNORECASE)
-_SEPARATED = re.compile(r"\s+[|\-–—:·•»/]\s+|\s+::\s+")
-_URL = re.compile(r"^(https?://|www\.)\S+$")
+SEPARATED = re.compile(r"\s+[|\-–—:·•»/]\s+|\s+::\s+")
+URL = re.compile(r"^(https?://|www\.)\S+$")
 
 
 @dataclass(slots=True)
-class _Unit:
+class Unit:
     """A paragraph of the input: one line, or several when the text is hard-wrapped."""
 
     first: int  # 0-based index of its first line in the input
@@ -296,10 +52,10 @@ class _Unit:
 
 
 @dataclass(slots=True)
-class _Result:
-    units: list[_Unit]
+class LineResult:
+    units: list[Unit]
     dropped: dict[int, str] = field(default_factory=dict)  # line index -> reason
-    kept: list[_Unit] = field(default_factory=list)
+    kept: list[Unit] = field(default_factory=list)
     title: str | None = None
     published: str | None = None
     url: str | None = None
@@ -307,7 +63,7 @@ class _Result:
 
 
 def _ends_sentence(text: str) -> bool:
-    return text.rstrip(_CLOSERS).endswith(_ENDERS)
+    return text.rstrip(_TRAILING_CLOSERS).endswith(_ENDERS)
 
 
 def _word_count(text: str, words: int) -> int:
@@ -325,7 +81,7 @@ def _is_prose(text: str, tokens: list[str], words: int) -> bool:
     Only words that start with a cased letter vote on case, so scripts without case
     (Chinese, Japanese, Korean, Arabic, ...) are judged on length and punctuation alone.
     """
-    if words < 4 or (words <= 8 and _TIMESTAMP.search(text)):
+    if words < 4 or (words <= 8 and TIMESTAMP.search(text)):
         return False
     firsts = [token[0] for token in tokens]
     lower = sum(map(str.islower, firsts))
@@ -336,16 +92,16 @@ def _is_prose(text: str, tokens: list[str], words: int) -> bool:
     return words >= 20 and ratio >= 0.45
 
 
-def _is_headline(unit: _Unit) -> bool:
+def _is_headline(unit: Unit) -> bool:
     """Could be a headline: a short capitalised line that is not a sentence or a label."""
     text = unit.text
     if unit.drop or unit.barrier or unit.related or not 3 <= unit.words <= 30:
         return False
-    if text.endswith((".", ",", ";", ":")) or _BYLINE.match(text) or _URL.match(text):
+    if text.endswith((".", ",", ";", ":")) or _BYLINE.match(text) or URL.match(text):
         return False
     if not (text[:1].isupper() or text[:1].isdigit() or text[:1] in "'\"‘“¿¡["):
         return False
-    if _DATELINE_LINE.match(text) or (unit.words <= 8 and _TIMESTAMP.search(text)):
+    if _DATELINE_LINE.match(text) or (unit.words <= 8 and TIMESTAMP.search(text)):
         return False
     return any(c.islower() for c in text) or unit.words >= 4
 
@@ -363,7 +119,7 @@ _BEFORE_ANCHOR = 0.25  # weight of prose above the repeated headline (teasers, p
 _AFTER_END = 0.1  # weight of prose after an end marker that follows the article
 
 
-def _score(unit: _Unit) -> float:
+def _score(unit: Unit) -> float:
     if unit.related:
         return _RELATED
     if unit.drop is not None:
@@ -398,18 +154,18 @@ def clean_text(text: str, title: str | None = None) -> CleanArticle:
     )
 
 
-def _clean_lines(lines: list[str], known_title: str | None) -> _Result:
+def _clean_lines(lines: list[str], known_title: str | None) -> LineResult:
     header: dict[str, str] = {}
     dropped: dict[int, str] = {}
     start_line = _read_header(lines, header, dropped)
-    units = _units(lines, start_line)
-    result = _Result(units=units, dropped=dropped)
+    units = split_units(lines, start_line)
+    result = LineResult(units=units, dropped=dropped)
     result.title = known_title or header.get("title")
     result.published = parse_date(header["published"]) if "published" in header else None
     url = header.get("url", "")
-    result.url = url if _URL.match(url) else None
+    result.url = url if URL.match(url) else None
 
-    _classify(units, result.title)
+    mark_units(units, result.title)
     anchor = _anchor(units, result.title)
     _mark_headline_again(units, anchor)
     start, end = _body_span(units, anchor)
@@ -476,9 +232,9 @@ def _read_header(lines: list[str], header: dict[str, str], dropped: dict[int, st
     return 0
 
 
-def _units(lines: list[str], start: int) -> list[_Unit]:
+def split_units(lines: list[str], start: int) -> list[Unit]:
     """Non-blank lines as units, joining the lines of hard-wrapped paragraphs."""
-    units: list[_Unit] = []
+    units: list[Unit] = []
     prev_blank = True
     for i in range(start, len(lines)):
         text = lines[i].strip()
@@ -490,14 +246,14 @@ def _units(lines: list[str], start: int) -> list[_Unit]:
             last.text = f"{last.text} {text}"
             last.last = i
         else:
-            units.append(_Unit(i, i, text, 0, False))
+            units.append(Unit(i, i, text, 0, False))
         prev_blank = False
     for unit in units:
         unit.words = _word_count(unit.text, len(unit.text.split()))
     return units
 
 
-def _describe(unit: _Unit) -> None:
+def _describe(unit: Unit) -> None:
     tokens = unit.text.split()
     unit.prose = _is_prose(unit.text, tokens, unit.words)
     unit.key = " ".join(tokens).lower()
@@ -514,7 +270,7 @@ def _continues(prev: str, text: str) -> bool:
     return sum(w[0].islower() for w in words) >= 0.4 * len(words)
 
 
-def _classify(units: list[_Unit], title: str | None, prune: bool = True) -> None:
+def mark_units(units: list[Unit], title: str | None, prune: bool = True) -> None:
     """Mark mojibake, end markers, related headers, boilerplate, duplicates; score.
 
     With ``prune``, stop at an end marker that closes an unbroken run of prose (the
@@ -522,7 +278,7 @@ def _classify(units: list[_Unit], title: str | None, prune: bool = True) -> None
     the rest is marked ``tail`` and left unread.
     """
     seen: dict[str, int] = {}
-    title_key = _normal(title) if title else None
+    title_key = normal_key(title) if title else None
     prose_words = 0  # the headline again after this much prose starts a related list
     remaining = sum(unit.words for unit in units)
     run = run_before = 0  # words of the current run of prose paragraphs, and the last one
@@ -532,7 +288,7 @@ def _classify(units: list[_Unit], title: str | None, prune: bool = True) -> None
         text = unit.text
         key = unit.key
         found = classify_line(text) if unit.words <= 40 else None
-        if _is_mojibake(text):
+        if is_mojibake(text):
             unit.drop = "mojibake that could not be repaired"
         elif found is not None and found[0] == "end":
             unit.barrier = found[1]
@@ -573,7 +329,7 @@ def _classify(units: list[_Unit], title: str | None, prune: bool = True) -> None
 _HEADLINE_AGAIN = "headline repeated in a related-stories list"
 
 
-def _mark_headline_again(units: list[_Unit], anchor: int | None) -> None:
+def _mark_headline_again(units: list[Unit], anchor: int | None) -> None:
     """The anchoring headline seen again further down starts a related-stories list."""
     if anchor is None:
         return
@@ -586,11 +342,11 @@ def _mark_headline_again(units: list[_Unit], anchor: int | None) -> None:
             unit.score = _score(unit)
 
 
-def _normal(text: str) -> str:
+def normal_key(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def _anchor(units: list[_Unit], title: str | None) -> int | None:
+def _anchor(units: list[Unit], title: str | None) -> int | None:
     """Position of the headline just above the body, when the text tells it.
 
     A known title is the anchor where it appears. Page dumps start with the page's
@@ -600,13 +356,13 @@ def _anchor(units: list[_Unit], title: str | None) -> int | None:
     if len(units) < 2:
         return None
     if title is not None:
-        key = _normal(title)
+        key = normal_key(title)
         for pos, unit in enumerate(units):
             if unit.key == key and unit.barrier is None:  # not a later related-list copy
                 return pos
         return None
     first = units[0].key
-    parts = {p for p in (_normal(p) for p in _SEPARATED.split(units[0].text)) if len(p) >= 15}
+    parts = {p for p in (normal_key(p) for p in SEPARATED.split(units[0].text)) if len(p) >= 15}
     best: tuple[int, float, int] | None = None  # (length of the match, prose after, position)
     for pos in range(1, len(units)):
         unit = units[pos]
@@ -619,7 +375,7 @@ def _anchor(units: list[_Unit], title: str | None) -> int | None:
     return best[2] if best is not None else None
 
 
-def _body_span(units: list[_Unit], anchor: int | None) -> tuple[int, int]:
+def _body_span(units: list[Unit], anchor: int | None) -> tuple[int, int]:
     """The [start, end) run of units with the highest weighted score, within barriers.
 
     A maximum-sum subsequence (Kadane) over unit scores. Prose above the anchoring
@@ -654,10 +410,12 @@ def _body_span(units: list[_Unit], anchor: int | None) -> tuple[int, int]:
     return best[1], best[2]
 
 
-def _find_title(result: _Result, units: list[_Unit], anchor: int | None, start: int) -> int | None:
+def _find_title(
+    result: LineResult, units: list[Unit], anchor: int | None, start: int
+) -> int | None:
     """Set ``result.title`` and return the position of the unit that holds it, if any."""
     if result.title is not None:
-        key = _normal(result.title)
+        key = normal_key(result.title)
         if anchor is not None and units[anchor].key == key:
             return anchor
         return None
@@ -686,7 +444,7 @@ def _find_title(result: _Result, units: list[_Unit], anchor: int | None, start: 
         return overlap
     # A page dump's first line is its <title>: "Headline | Site".
     if units and start > 0 and _is_headline(units[0]):
-        parts = _SEPARATED.split(units[0].text)
+        parts = SEPARATED.split(units[0].text)
         result.title = max(parts, key=len) if len(parts) > 1 else units[0].text
         return 0
     if nearest is not None:
@@ -695,7 +453,7 @@ def _find_title(result: _Result, units: list[_Unit], anchor: int | None, start: 
     return None
 
 
-def _extend_head(units: list[_Unit], start: int, title_pos: int | None) -> int:
+def _extend_head(units: list[Unit], start: int, title_pos: int | None) -> int:
     """Take back prose just above the body separated from it only by furniture.
 
     A lead photo's caption often sits above the headline, next to its duplicate and
@@ -716,7 +474,7 @@ def _extend_head(units: list[_Unit], start: int, title_pos: int | None) -> int:
 
 
 def _find_date_and_dateline(
-    result: _Result, units: list[_Unit], start: int, end: int, title_pos: int | None
+    result: LineResult, units: list[Unit], start: int, end: int, title_pos: int | None
 ) -> None:
     """Publication date from the header lines above the body; the dateline if any."""
     head_from = max(0, (title_pos if title_pos is not None else start) - 2)
@@ -737,99 +495,14 @@ def _find_date_and_dateline(
             result.published = parse_date(unit.text)
     for unit in units[start:end]:
         if unit.drop is None and unit.barrier is None and not unit.related:
-            result.dateline = result.dateline or _inline_dateline(unit.text)
+            result.dateline = result.dateline or inline_dateline(unit.text)
             break
 
 
-def _inline_dateline(text: str) -> str | None:
+def inline_dateline(text: str) -> str | None:
     """'WASHINGTON (AP) — The ...' -> 'WASHINGTON'; labels like 'BREAKING:' are not places."""
     match = _DATELINE_INLINE.match(text)
     if match is None:
         return None
     place = match.group(1).strip()
     return place if len(place) >= 3 and place.lower() not in NOT_PLACES else None
-
-
-# --- The HTML path --------------------------------------------------------------------
-
-
-def _clean_html(html: str, url: str | None, title: str | None) -> CleanArticle:
-    """trafilatura extracts body and metadata; the text rules then trim what it kept."""
-    import trafilatura  # imported here: it is slow to import and only HTML needs it
-    from trafilatura.settings import Document
-
-    doc = trafilatura.bare_extraction(
-        html,
-        url=url,
-        with_metadata=True,
-        include_comments=False,
-        favor_precision=True,
-        include_tables=True,
-        date_extraction_params={"original_date": True},
-    )
-    if not isinstance(doc, Document) or not doc.text:
-        # Too little for trafilatura to call it an article: its plain text, cleaned as text.
-        return clean_text(repair(trafilatura.html2txt(html) or ""), title=title)
-    found_title = title or _strip_site(doc.title, doc.sitename)
-    lines = repair(doc.text).split("\n")
-    result = _trim_extracted(lines, found_title)
-    removed = [
-        Removed(line=i + 1, text=lines[i].strip(), reason=f"{reason} (in extracted text)")
-        for i, reason in sorted(result.dropped.items())
-    ]
-    return CleanArticle(
-        title=found_title,
-        published=parse_date(doc.date or "") or result.published,
-        dateline=result.dateline,
-        text="\n\n".join(u.text for u in result.kept),
-        url=doc.url or url,
-        removed=removed,
-    )
-
-
-def _trim_extracted(lines: list[str], title: str | None) -> _Result:
-    """Drop what an HTML extractor kept past the article's end, and furniture lines."""
-    units = _units(lines, 0)
-    result = _Result(units=units, title=title)
-    _classify(units, title, prune=False)
-    # An end marker ends the article only past half of its words: trafilatura has already
-    # cut the page down to the article, and notices like "© AP" can sit near the top.
-    total = sum(u.words for u in units)
-    end, seen = len(units), 0
-    for pos, unit in enumerate(units):
-        if unit.barrier is not None and seen >= total / 2:
-            end = pos
-            break
-        seen += unit.words
-    title_key = _normal(title) if title else None
-    for pos, unit in enumerate(units):
-        reason: str | None = None
-        if pos < 3 and title_key is not None and unit.key == title_key:
-            reason = "title"
-        elif pos >= end:
-            reason = f"end of article: {unit.barrier}" if pos == end else "after the article"
-        elif unit.barrier is not None:
-            reason = f"boilerplate: {unit.barrier}"  # a notice above the end, not the end
-        elif unit.related:
-            reason = "related stories"
-        elif unit.drop is not None and not unit.drop.startswith("boilerplate: separator"):
-            reason = unit.drop
-        if reason is None:
-            result.kept.append(unit)
-        else:
-            for i in range(unit.first, unit.last + 1):
-                if lines[i].strip():
-                    result.dropped[i] = reason
-    for unit in result.kept[:1]:
-        result.dateline = _inline_dateline(unit.text)
-    return result
-
-
-def _strip_site(title: str | None, site: str | None) -> str | None:
-    """'Headline | Site' -> 'Headline' when the last part is the site's name."""
-    if not title:
-        return None
-    parts = _SEPARATED.split(title)
-    if len(parts) > 1 and site and _normal(parts[-1]) in {_normal(site), _normal(site) + ".com"}:
-        return title[: title.rfind(parts[-1])].rstrip(" |-–—:·•»/")
-    return title

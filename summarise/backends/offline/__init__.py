@@ -1,0 +1,67 @@
+"""The offline backend: deterministic extractive summaries, no network, no model.
+
+It is what ``summarise`` uses when no endpoint is configured (and says so); the extraction
+itself is in ``extractor``.
+"""
+
+from __future__ import annotations
+
+import time
+
+from summarise.backends.base import (
+    DEFAULT_MAX_ARTICLE_CHARS,
+    Extraction,
+    fit_text,
+    truncation_warning,
+)
+from summarise.backends.offline import extractor
+from summarise.clean import CleanArticle
+from summarise.schema import RecordWarning, Usage, WarningCode
+
+OFFLINE_VERSION = "offline-1"
+OFFLINE_NOTICE = (
+    "no model endpoint configured: using the offline extractor; "
+    "configure --base-url/OPENAI_API_KEY for full summaries"
+)
+EXTRACTIVE = RecordWarning(
+    code=WarningCode.extractive,
+    message="issues and outcomes are source sentences chosen by the offline extractor, "
+    "not a model's summary",
+)
+
+
+class OfflineBackend:
+    """The deterministic extractor: no network, no key, always available."""
+
+    name = "offline"
+    model: str | None = "offline-extractor"
+    endpoint: str | None = None
+    prompt_version = OFFLINE_VERSION
+
+    async def start(self) -> None:
+        return None
+
+    async def summarise(self, article: CleanArticle) -> tuple[Extraction, str]:
+        started = time.monotonic()
+        # The same cap as a model's, so records stay alike whichever backend made them.
+        text, cut = fit_text(article.text, DEFAULT_MAX_ARTICLE_CHARS)
+        summary = extractor.extract(article.model_copy(update={"text": text}) if cut else article)
+        extraction = Extraction(
+            summary=summary,
+            attempts=0,
+            usage=Usage(),
+            finish_reason=None,
+            latency_s=round(time.monotonic() - started, 4),
+            response_id=None,
+            warnings=[EXTRACTIVE.model_copy()],
+        )
+        if cut:
+            extraction.warnings.append(
+                truncation_warning(
+                    len(article.text), len(text), "the most the offline extractor reads"
+                )
+            )
+        return extraction, text
+
+    async def aclose(self) -> None:
+        return None

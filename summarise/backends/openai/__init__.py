@@ -1,0 +1,64 @@
+"""Any OpenAI-compatible endpoint (OpenAI, vLLM, Ollama, llama.cpp, LM Studio, ...).
+
+``OpenAIBackend`` builds the prompt for one article, fitted to the model's context, and
+asks ``ModelClient`` (``client``) for a validated answer; ``answers`` parses and validates
+it, ``retries`` sorts failures, and ``replay`` records or replays raw exchanges.
+"""
+
+from __future__ import annotations
+
+from summarise import prompt
+from summarise.backends.base import (
+    CHARS_PER_TOKEN,
+    DEFAULT_MAX_ARTICLE_CHARS,
+    Extraction,
+    fit_text,
+    truncation_warning,
+)
+from summarise.backends.openai.client import ModelClient
+from summarise.clean import CleanArticle
+from summarise.config import EndpointConfig
+
+__all__ = ["ModelClient", "OpenAIBackend"]
+
+
+class OpenAIBackend:
+    """Any OpenAI-compatible endpoint, through ``ModelClient``."""
+
+    def __init__(
+        self, config: EndpointConfig, client: ModelClient | None = None, *, name: str = "openai"
+    ) -> None:
+        self.name = name
+        self.config = config
+        self.client = client or ModelClient(config)
+        self.model: str | None = config.model
+        self.endpoint: str | None = config.endpoint_host
+        self.prompt_version = prompt.prompt_version()
+        self.max_article_chars = DEFAULT_MAX_ARTICLE_CHARS
+
+    async def start(self) -> None:
+        """Probe the endpoint once, and size articles to its context window if known."""
+        caps = await self.client.capabilities()
+        context = self.config.context_length or caps.context_length
+        if context:
+            reserved = self.config.max_tokens + len(prompt.load_prompts().system) / CHARS_PER_TOKEN
+            budget = context - reserved - 100
+            self.max_article_chars = max(1000, int(budget * CHARS_PER_TOKEN))
+
+    async def summarise(self, article: CleanArticle) -> tuple[Extraction, str]:
+        text, cut = fit_text(article.text, self.max_article_chars)
+        messages = prompt.build_messages(
+            text,
+            title=article.title,
+            published=article.published,
+            system_in_user=self.config.system_in_user,
+        )
+        extraction = await self.client.extract(messages)
+        if cut:
+            extraction.warnings.append(
+                truncation_warning(len(article.text), len(text), "to fit the model's context")
+            )
+        return extraction, text
+
+    async def aclose(self) -> None:
+        await self.client.aclose()

@@ -1,0 +1,110 @@
+"""Decode: bytes -> text, and repair of mojibake, control characters and line breaks.
+
+Unusable input (empty, binary, undecodable) raises ``CleanError`` with a stable code, so
+that the pipeline writes an error record instead of a bad summary.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import ftfy
+from ftfy.badness import is_bad
+
+from summarise.clean.models import CleanError
+
+_BINARY_MAGIC = (
+    b"%PDF",
+    b"PK\x03\x04",
+    b"\x1f\x8b",
+    b"\x89PNG",
+    b"GIF8",
+    b"\xff\xd8\xff",
+    b"BZh",
+    b"\xfd7zXZ",
+    b"7z\xbc\xaf",
+    b"\x7fELF",
+    b"\xd0\xcf\x11\xe0",
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# ftfy only needs to see a line that could hold mojibake, a control character, an HTML
+# entity or an odd line break; skipping the rest keeps cleaning well under a millisecond.
+_NEEDS_REPAIR = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00c2-\u00f4&\u2028\u2029\ufffd\ud800-\udfff]"
+)
+_FTFY = ftfy.TextFixerConfig(
+    uncurl_quotes=False,  # quotes are matched verbatim later: keep ’ “ ” as they are
+    fix_latin_ligatures=False,
+    fix_character_width=False,
+    explain=False,
+)
+
+
+def decode(data: bytes) -> str:
+    """Bytes -> text: UTF-8 (with or without BOM), UTF-16 with BOM, else cp1252/latin-1.
+
+    Raises ``CleanError`` with code ``empty``, ``binary`` or ``undecodable``.
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return _check_text(data.decode("utf-16"))
+        except UnicodeDecodeError as exc:
+            raise CleanError(
+                "undecodable", f"invalid UTF-16 after a byte-order mark: {exc}"
+            ) from exc
+    if not data.strip():
+        raise CleanError("empty", "the input is empty (nothing but whitespace)")
+    if data.startswith(_BINARY_MAGIC) or b"\x00" in data[:8192]:
+        raise CleanError(
+            "binary", "the input is a binary file (PDF, image, archive, ...), not text or HTML"
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = data.decode("cp1252")
+        except UnicodeDecodeError:
+            text = data.decode("latin-1")
+    return _check_text(text)
+
+
+def _check_text(text: str) -> str:
+    if not text.strip():
+        raise CleanError("empty", "the input is empty (nothing but whitespace)")
+    sample = text[:8192]
+    if len(_CONTROL.findall(sample)) > max(8, len(sample) // 50):
+        raise CleanError(
+            "undecodable", "the input is mostly control characters: not text in any encoding"
+        )
+    return text
+
+
+# Not U+0085: in text that went through latin-1 it is half of a mojibake pair ftfy fixes.
+_LINE_BREAKS = re.compile("\r\n?|[\x0b\x0c\u2028\u2029]")
+
+
+def repair(text: str) -> str:
+    """Fix mojibake and stray control characters with ftfy; quotes stay as they are.
+
+    Every kind of line break becomes ``\\n`` first, so line numbers in ``removed`` are
+    those of the input split at its line breaks, and ftfy never adds a line.
+    """
+    if "\r" in text or "\x0b" in text or "\x0c" in text or "\u2028" in text or "\u2029" in text:
+        text = _LINE_BREAKS.sub("\n", text)
+    if _NEEDS_REPAIR.search(text):
+        lines = text.split("\n")
+        for i, line in enumerate(lines):
+            if _NEEDS_REPAIR.search(line):
+                lines[i] = ftfy.fix_text(line, _FTFY)
+        text = "\n".join(lines)
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    return text
+
+
+def is_mojibake(line: str) -> bool:
+    """A line ftfy could not repair that carries no readable words (``Â鶹´«Ã½``)."""
+    if not _NEEDS_REPAIR.search(line) or not is_bad(line):
+        return False
+    return sum(1 for w in line.split() if sum(c.isalpha() for c in w) >= 2) <= 3

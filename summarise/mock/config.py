@@ -1,0 +1,150 @@
+"""What the mock server can be told to do: its configuration, scripted replies, counters.
+
+``MockConfig`` sets latency, concurrency and rate limits, ``response_format`` quirks and
+faults; ``MockReply`` is what a ``responder`` returns for one request; ``MockStats`` counts
+what happened. Fault names live in ``FAULTS`` (any three-digit HTTP status works too).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+# Fault names a script or the random injector may use. Any other three-digit HTTP status
+# ("400", "404", "502", ...) also works and answers with an OpenAI-shaped error body.
+FAULTS: tuple[str, ...] = (
+    "429",
+    "500",
+    "503",
+    "401",
+    "timeout",
+    "reset",
+    "malformed_json",
+    "schema_invalid",
+    "invalid_json_content",
+    "length",
+    "refusal",
+    "empty_choices",
+)
+# Drawn by the random injector unless told otherwise: none of them stops a run or hangs.
+SOAK_FAULTS: tuple[str, ...] = (
+    "429",
+    "500",
+    "503",
+    "reset",
+    "malformed_json",
+    "schema_invalid",
+    "invalid_json_content",
+    "length",
+    "empty_choices",
+)
+MATCH_ANY = "*"
+"""A fault-script marker that matches every chat completion request."""
+
+Body = dict[str, Any]
+Responder = Callable[[Body], "MockReply | Awaitable[MockReply | None] | None"]
+
+
+@dataclass
+class MockReply:
+    """What a ``responder`` wants said to one request (``None`` from it: the default).
+
+    ``content`` (a string, or a value sent as JSON) is the assistant message; ``None`` means
+    the default synthetic answer unless ``refusal`` is set. ``body`` replaces the whole HTTP
+    body (a dict/list as JSON, str/bytes raw). ``fault`` names a fault from ``FAULTS``.
+    """
+
+    content: Any = None
+    finish_reason: str = "stop"
+    refusal: str | None = None
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    fault: str | None = None
+    latency_s: float | None = None
+
+
+@dataclass
+class MockConfig:
+    """How the mock behaves. Defaults: instant, unlimited, every answer valid."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    latency_s: float = 0.0
+    """Added to every chat completion that gets past the rate and concurrency gates."""
+    max_concurrency: int | None = None
+    overload: Literal["queue", "503"] = "queue"
+    """Above ``max_concurrency``: wait for a slot, or answer 503 at once."""
+    rate_limit_rps: float | None = None
+    rate_burst: float = 1.0
+    """Token bucket size; 1 means requests must be spaced 1/rate apart."""
+    retry_after_hint: Literal["reserve", "next_token"] = "reserve"
+    """Rate limiter's ``Retry-After``: ``reserve`` books each rejected request a later slot
+    (1/rate after the previous one's) that its retry gets; ``next_token`` tells everyone
+    when the next token comes, like most servers (a thundering herd without jitter)."""
+    retry_after_s: float = 0.1
+    """``Retry-After`` sent with a scripted/random ``429`` (the rate limiter computes its own)."""
+    hang_s: float = 30.0
+    """How long the ``timeout`` fault holds a request before closing the connection."""
+    reject_json_schema: bool = False
+    """HTTP 500 (llama-cpp-python style) on ``response_format.type == "json_schema"``."""
+    ignore_schema: bool = False
+    """Accept any response_format but never follow a schema given in it."""
+    require_api_key: str | None = None
+    """When set, any other bearer key gets 401 ``invalid_api_key``."""
+    unknown_model: bool = False
+    """Every chat completion gets 404 ``model_not_found``."""
+    models: tuple[str, ...] = ("mock-model",)
+    context_length: int | None = None
+    """Reported as ``max_model_len`` in /models, as vLLM does."""
+    responder: Responder | None = None
+    """Decides each answer (runs on the server's loop: keep it quick and thread-safe)."""
+    faults: dict[str, list[str]] = field(default_factory=dict)
+    """Marker -> faults, one consumed per request whose user messages contain the marker
+    (re-asks included, as they repeat the article); ``"*"`` matches every request."""
+    fault_rate: float = 0.0
+    """Probability of a random fault from ``fault_choices`` where no script applies."""
+    fault_choices: tuple[str, ...] = SOAK_FAULTS
+    fault_marker: str | None = None
+    """Random faults only for requests whose user messages contain this (e.g. ``<article>``,
+    so that the client's start-up probe is spared)."""
+    seed: int = 0
+    """Random faults depend on (seed, request body, how often it was seen) only."""
+    keep_requests: bool = True
+    """Keep every request body in ``.requests`` (turn off for long benchmarks)."""
+    replay_dir: Path | None = None
+    replay_any: bool = False
+    """Replay: a request with no exact recording gets the next recorded summary, in turn."""
+
+    def __post_init__(self) -> None:
+        named = [f for script in self.faults.values() for f in script]
+        for name in [*named, *(self.fault_choices if self.fault_rate else ())]:
+            if not is_fault(name):
+                raise ValueError(f"unknown fault {name!r}; known: {', '.join(FAULTS)}")
+        if self.max_concurrency is not None and self.max_concurrency < 1:
+            raise ValueError("max_concurrency must be >= 1")
+        if self.rate_limit_rps is not None and self.rate_limit_rps <= 0:
+            raise ValueError("rate_limit_rps must be > 0")
+
+
+@dataclass
+class MockStats:
+    """Counters since the server started (a snapshot when read through ``.stats``)."""
+
+    received: int = 0
+    chat_requests: int = 0
+    connections: int = 0
+    in_flight: int = 0
+    max_in_flight: int = 0
+    rate_limited: int = 0
+    overloaded: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)
+    faults: Counter[str] = field(default_factory=Counter)
+
+
+def is_fault(name: str) -> bool:
+    """Whether ``name`` is a known fault or a three-digit HTTP status."""
+    return name in FAULTS or (len(name) == 3 and name.isdigit() and 100 <= int(name) <= 599)

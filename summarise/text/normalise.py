@@ -1,0 +1,100 @@
+"""Normalise: fold quote marks, dashes, case and whitespace, and keep the way back.
+
+Quotes are matched in a folded copy of the text (curly and straight marks alike, any dash
+as ``-``, runs of whitespace as one space, soft hyphens gone), but reported as spans of
+the source's own characters: ``Normalised.source_span`` maps folded offsets back.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+
+WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*")
+"""A word: letters and digits, with inner hyphens and apostrophes ("Kim's", "co-chair")."""
+
+# One character in, one out: folded text keeps the offsets of its source.
+TRANSLATE = str.maketrans(
+    {
+        **dict.fromkeys("“”„‟«»″＂〝〞", '"'),
+        **dict.fromkeys("‘’‚‛′`´‹›", "'"),
+        **dict.fromkeys("‐‑‒–—―−", "-"),
+        **dict.fromkeys("\u00a0\u2007\u202f\u2009\u200a", " "),
+    }
+)
+_GAPS = re.compile(
+    # A single space is already normal: only longer or other whitespace is a gap.
+    r"(?P<dash>\s*-{2,}\s*|\s+-\s+)|(?P<ws>\s{2,}|[^\S ])"
+    r"|(?P<zw>[\u00ad\u200b\u200c\u200d\u2060\ufeff])|(?P<ell>…)"
+)
+
+
+@dataclass(frozen=True)
+class Normalised:
+    """A normalised copy of a text and where its pieces come from.
+
+    ``marks`` holds, for each piece of ``norm``, (norm start, source start, source end,
+    verbatim): verbatim pieces map character for character; a folded gap (a run of
+    whitespace, a dash, an ellipsis) maps as a whole.
+    """
+
+    norm: str
+    marks: list[tuple[int, int, int, bool]]
+    starts: list[int]
+
+    def _source(self, pos: int, *, end: bool) -> int:
+        k = bisect.bisect_right(self.starts, pos) - 1
+        n0, s0, s1, verbatim = self.marks[k]
+        if verbatim:
+            return s0 + (pos - n0) + (1 if end else 0)
+        return s1 if end else s0
+
+    def source_span(self, start: int, end: int) -> tuple[int, int]:
+        """Source offsets of ``norm[start:end]``."""
+        return self._source(start, end=False), self._source(end - 1, end=True)
+
+
+def fold(text: str) -> str:
+    """Quote marks, apostrophes, dashes and odd spaces made plain, then lower case;
+    same length as ``text``."""
+    folded = text.translate(TRANSLATE)
+    lowered = folded.lower()
+    if len(lowered) != len(folded):  # a few characters lower-case to two ("İ")
+        lowered = "".join(c.lower() if len(c.lower()) == 1 else c for c in folded)
+    return lowered
+
+
+_GAP_OUT = {"dash": "-", "ws": " ", "ell": "...", "zw": ""}
+
+
+def normalise(text: str) -> str:
+    """The matching form of a text: quote marks, dashes, case and whitespace folded."""
+    return _GAPS.sub(lambda m: _GAP_OUT[m.lastgroup or "zw"], fold(text))
+
+
+def normalise_with_offsets(text: str) -> Normalised:
+    """``normalise(text)`` with the map from its offsets back to ``text``."""
+    folded = fold(text)
+    parts: list[str] = []
+    marks: list[tuple[int, int, int, bool]] = []
+    n = 0
+    pos = 0
+    for m in _GAPS.finditer(folded):
+        s, e = m.span()
+        if s > pos:
+            parts.append(folded[pos:s])
+            marks.append((n, pos, s, True))
+            n += s - pos
+        out = _GAP_OUT[m.lastgroup or "zw"]
+        if out:
+            parts.append(out)
+            marks.append((n, s, e, False))
+            n += len(out)
+        pos = e
+    if pos < len(folded):
+        parts.append(folded[pos:])
+        marks.append((n, pos, len(folded), True))
+    if not marks:
+        marks.append((0, 0, 0, True))
+    return Normalised("".join(parts), marks, [m[0] for m in marks])

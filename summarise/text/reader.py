@@ -1,0 +1,508 @@
+"""Reader: one article text read once into what grounding and the offline extractor share.
+
+``analyse(text)`` gives a ``Document``: paragraphs, quotations (``QuoteRegion``), a copy
+of the text with quoted words masked (what is said *about* the quotes), sentences that
+never end inside a quote, and who the source says spoke each quotation (reporting verbs
+on either side, "quoted X as", "a statement from X", pronouns resolved to the person the
+text is about). The vocabulary is in ``vocabulary``; names are read by ``names``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Literal
+
+from summarise.text.names import RUN, RUN_AT_END, RUN_SRC, UPPER, classify
+from summarise.text.normalise import TRANSLATE, WORD, Normalised, normalise_with_offsets
+from summarise.text.vocabulary import (
+    ABBREVIATIONS,
+    BETWEEN,
+    CLAUSE_LINKS,
+    INVERTIBLE,
+    LEADING_STOP,
+    OBJECT_MARKERS,
+    PARTICIPLES,
+    PRONOUNS,
+    REPORTING_VERBS,
+    ROLE_TITLES,
+)
+
+# --- Regexes (compiled once) ------------------------------------------------------------
+
+REPORTING_VERB = re.compile(
+    r"\b(?:" + "|".join(sorted(REPORTING_VERBS, key=len, reverse=True)) + r"|issued a statement)\b"
+)
+_QUOTED_AS = re.compile(rf"\bquoted\s+(?:the\s+)?({RUN_SRC})\s+as\b")
+_STATEMENT_BY = re.compile(
+    r"\b(?:statement|readout|communiqu[eé])\s+(?:issued\s+)?(?:by|from)\s+(?:the\s+)?"
+    r"([^,.;\"·]{3,90}?)\s+(?:said|says|reads|read|stated|states|added)\b"
+)
+_ACCORDING_TO = re.compile(
+    r"\baccording\s+to\s+(?:an?\s+(?:statement|readout|report)\s+(?:from|by)\s+)?(?:the\s+)?"
+    r"([^,.;\"·]{2,80})"
+)
+
+
+_Trie = dict[str, "_Trie"]
+
+
+def _trie(words: list[str]) -> str:
+    """One regex for many words, as a trie: tried once per position, not once per word."""
+    tree: _Trie = {}
+    for word in words:
+        node = tree
+        for ch in word.lower():
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: _Trie) -> str:
+        branches = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return emit(tree)
+
+
+_ROLE_SRC = _trie(list(ROLE_TITLES))
+ROLE_NAME = re.compile(
+    rf"\b(?:(?i:former|deputy|acting|top|senior)\s+)?(?P<role>(?i:{_ROLE_SRC}))(?!\w)"
+    rf"(?:\s+(?P<prep>to|for|of|at)\s+(?:the\s+)?(?P<of>{RUN_SRC}))?,?\s+"
+    rf"(?P<name>{RUN_SRC})"
+)
+PRE_RUN = re.compile(rf"(?P<run>{RUN_SRC})(?:['’]s)?\.?\s+$")
+APPOSITIVE_ROLE = re.compile(
+    r",\s+(?:the|a|an)\s+((?:[^,.;·\"]|\.(?!\s+[A-Z]|\s*$))+?)\s*(?:[,;]|\.(?=\s+[A-Z\"“]|\s*$))"
+)
+_TRAILINGBETWEEN = re.compile(r"(?:\s+(?:" + "|".join(BETWEEN) + r"))+\s*$", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"[.!?]+[\"”’')\]]*(?=\s+[\"“‘(\[]?[0-9" + UPPER + r"])")
+
+DOUBLE_QUOTES = '"“”„‟«»＂〝〞'
+"""Every double quotation mark, straight or curly, opening or closing."""
+_QUOTE_CHARS = re.compile(r"[\"“”„‟«»＂〝〞‘’]")
+_OPENING_MARKS = frozenset("“„‟«〝")
+_CLOSING_MARKS = frozenset("”»〞")
+_MASK = "·"
+_PREPOSITION_GAP = re.compile(
+    r"\b(?:in|to|on|at|after|before|during|from|for|with|about|when|while|as)\b"
+)
+
+
+@dataclass(frozen=True)
+class QuoteRegion:
+    """Words between quotation marks in the source."""
+
+    open: int
+    """Offset of the opening mark."""
+    close: int
+    """Offset of the closing mark (or the paragraph end when the quote is not closed)."""
+    start: int
+    """Start of the quoted words (after the mark and any space)."""
+    end: int
+    """End of the quoted words."""
+    paragraph: int
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Who a clause is about: a name as written, what kind of name it is, and where."""
+
+    text: str
+    kind: Literal["person", "org", "place", "pronoun"]
+    start: int
+
+
+@dataclass
+class Document:
+    """One article text, read once: what grounding and the offline extractor share."""
+
+    text: str
+    paragraphs: list[tuple[int, int]]
+    regions: list[QuoteRegion]
+    masked: str
+    """``text`` with quoted words replaced by ``·``: what is said *about* the quotes."""
+    sentences: list[tuple[int, int, int]]
+    """(start, end, paragraph) of each sentence; a sentence never ends inside a quote."""
+    _sentence_starts: list[int] = field(repr=False)
+    _region_starts: list[int] = field(repr=False)
+    _speakers: dict[int, str | None] = field(default_factory=dict, repr=False)
+    _focus: dict[int, str | None] = field(default_factory=dict, repr=False)
+    _normalised: Normalised | None = field(default=None, repr=False)
+    _words: frozenset[str] | None = field(default=None, repr=False)
+
+    # -- lookups
+
+    @property
+    def normalised(self) -> Normalised:
+        if self._normalised is None:
+            self._normalised = normalise_with_offsets(self.text)
+        return self._normalised
+
+    @property
+    def words(self) -> frozenset[str]:
+        """Every word of the text, case-folded (for name checks)."""
+        if self._words is None:
+            self._words = frozenset(
+                w.casefold() for w in WORD.findall(self.text.translate(TRANSLATE))
+            )
+        return self._words
+
+    def sentence_at(self, pos: int) -> int:
+        return max(0, bisect.bisect_right(self._sentence_starts, pos) - 1)
+
+    def region_containing(self, start: int, end: int) -> QuoteRegion | None:
+        """The quotation whose marks enclose ``[start, end)``, if any."""
+        i = bisect.bisect_right(self._region_starts, start) - 1
+        if i >= 0:
+            region = self.regions[i]
+            if region.open <= start and end <= region.close + 1:
+                return region
+        return None
+
+    # -- who said it
+
+    def speaker(self, region: QuoteRegion) -> str | None:
+        """Who the source says spoke the quoted words: a name as written, or None."""
+        key = region.open
+        if key in self._speakers:
+            return self._speakers[key]
+        self._speakers[key] = None  # guards against cycles while inheriting
+        found = self._attribute(region)
+        self._speakers[key] = found
+        return found
+
+    def _attribute(self, region: QuoteRegion) -> str | None:
+        first = self.sentence_at(region.open)
+        last = self.sentence_at(max(region.open, region.close))
+        s0, s1 = self.sentences[first][0], self.sentences[last][1]
+        masked = self.masked
+        m = _QUOTED_AS.search(masked, s0, s1)
+        if m:
+            named = classify(m.group(1))
+            if named is not None:
+                return named[1]
+        m = _STATEMENT_BY.search(masked, s0, s1)
+        if m:
+            return _name_in_phrase(m.group(1))
+        verbs = [v for v in REPORTING_VERB.finditer(masked, s0, s1)]
+        if verbs:
+
+            def distance(v: re.Match[str]) -> int:
+                if v.end() <= region.open:
+                    return region.open - v.end()
+                return v.start() - region.close
+
+            for verb in sorted(verbs, key=distance):
+                subject = self.subject_of(verb, s0, s1)
+                if subject is not None:
+                    return self.resolve(subject, first)
+        m = _ACCORDING_TO.search(masked, s0, s1)
+        if m:
+            return _name_in_phrase(m.group(1))
+        if verbs:
+            return None
+        return self._inherited(region)
+
+    def _inherited(self, region: QuoteRegion) -> str | None:
+        """A quote with no attribution of its own continues the previous speaker's words."""
+        i = bisect.bisect_left(self._region_starts, region.open)
+        if i == 0:
+            return None
+        previous = self.regions[i - 1]
+        p_start = self.paragraphs[region.paragraph][0]
+        same_paragraph = previous.paragraph == region.paragraph
+        opens_paragraph = self.text[p_start : region.open].strip() == ""
+        if same_paragraph or (opens_paragraph and previous.paragraph == region.paragraph - 1):
+            return self.speaker(previous)
+        return None
+
+    def subject_of(self, verb: re.Match[str], s0: int, s1: int) -> Subject | None:
+        """The subject of a reporting verb in sentence ``[s0, s1)``, or None."""
+        masked = self.masked
+        word = verb.group(0)
+        if word in INVERTIBLE:
+            before = masked[s0 : verb.start()].rstrip()
+            if before.endswith((",", '"', "”", "’")):
+                named = _person_after(masked, verb.end(), s1)
+                if named is not None:
+                    return named
+        if word in PARTICIPLES:
+            # "..., saying" or "and warning": a participle clause; "a warning" is a noun.
+            before = masked[s0 : verb.start()].rstrip()
+            if (
+                word != "saying"
+                and not before.endswith(",")
+                and _last_word(before) not in CLAUSE_LINKS
+            ):
+                return None
+            return self._clause_subject(s0, verb.start())
+        return self._subject_before(s0, verb.start())
+
+    def _subject_before(self, s0: int, v: int) -> Subject | None:
+        left = self.masked[s0:v]
+        trail = _TRAILINGBETWEEN.search(left)
+        if trail:
+            left = left[: trail.start()]
+        left = left.rstrip()
+        if left.endswith(","):
+            # "Kurt Campbell, the top Asia expert at the NSC, said": skip the appositive.
+            inner = left[:-1]
+            comma = inner.rfind(",")
+            segment = inner[comma + 1 :].strip()
+            lead = segment.split(" ", 1)[0].lower() if segment else ""
+            if comma >= 0 and (
+                lead in {"the", "a", "an", "who", "which", "whose"}
+                or not RUN_AT_END.search(segment)
+            ):
+                left = inner[:comma].rstrip()
+            else:
+                left = inner.rstrip()
+        return self._scan_left(left, s0)
+
+    def _scan_left(self, left: str, s0: int) -> Subject | None:
+        """The nearest name or pronoun left of a verb that is not an object."""
+        words = list(WORD.finditer(left))
+        skipping = False
+        steps = 0
+        i = len(words) - 1
+        while i >= 0 and steps < 14:
+            w = words[i]
+            token = w.group(0)
+            lower = token.lower()
+            if lower in PRONOUNS:
+                if _preceded_ok(words, i):
+                    return Subject(token, "pronoun", s0 + w.start())
+                skipping = True
+            elif token[0].isupper() and lower not in LEADING_STOP:
+                run = RUN_AT_END.search(left, 0, w.end())
+                run_start = run.start(1) if run else w.start()
+                j = i
+                while j > 0 and words[j - 1].start() >= run_start:
+                    j -= 1
+                named = classify(left[run_start : w.end()])
+                if _preceded_ok(words, j) and named is not None:
+                    return Subject(named[1], named[0], s0 + run_start)
+                skipping = True
+                i = j
+            elif not skipping and lower not in BETWEEN:
+                return None  # a common-noun subject ("officials said"): no name to give
+            i -= 1
+            steps += 1
+        return None
+
+    def _clause_subject(self, s0: int, v: int) -> Subject | None:
+        """Subject of the sentence (for participles: 'Xi ..., saying ...')."""
+        segment = self.masked[s0:v]
+        pos = 0
+        for w in WORD.finditer(segment):
+            if w.start() < pos:
+                continue
+            token = w.group(0)
+            lower = token.lower()
+            if lower in PRONOUNS:
+                return Subject(token, "pronoun", s0 + w.start())
+            if not token[0].isupper() or lower in LEADING_STOP:
+                continue
+            run = RUN.match(segment, w.start())
+            written = run.group(0) if run else token
+            pos = w.start() + len(written)
+            if w.start() == 0 and " " not in written and lower.endswith(("ing", "ly", "ed")):
+                continue  # "Underscoring the difficulties, ..."
+            named = classify(written)
+            preceded = _last_word(segment[: w.start()])
+            if named is not None and named[0] == "person" and preceded not in OBJECT_MARKERS:
+                return Subject(named[1], "person", s0 + w.start())
+        return None
+
+    def resolve(self, subject: Subject, sentence: int) -> str | None:
+        """A subject as a name: pronouns become the person the text was about."""
+        if subject.kind != "pronoun":
+            return subject.text
+        s0 = self.sentences[sentence][0]
+        if subject.start > s0:
+            inside = self._clause_subject(s0, subject.start)
+            if inside is not None:
+                return inside.text
+        for back in range(sentence - 1, max(-1, sentence - 5), -1):
+            focus = self.focus(back)
+            if focus is not None:
+                return focus
+        return None
+
+    def focus(self, sentence: int) -> str | None:
+        """The person a sentence is about: its speaker, else its first person named."""
+        if sentence in self._focus:
+            return self._focus[sentence]
+        self._focus[sentence] = None
+        s0, s1, _ = self.sentences[sentence]
+        found: str | None = None
+        for verb in REPORTING_VERB.finditer(self.masked, s0, s1):
+            subject = self.subject_of(verb, s0, s1)
+            if subject is not None and subject.kind in ("person", "pronoun"):
+                found = self.resolve(subject, sentence)
+                if found is not None:
+                    break
+        if found is None:
+            subject = self._clause_subject(s0, s1)
+            found = subject.text if subject is not None else None
+        self._focus[sentence] = found
+        return found
+
+
+def _preceded_ok(words: list[re.Match[str]], i: int) -> bool:
+    return i == 0 or words[i - 1].group(0).lower() not in OBJECT_MARKERS
+
+
+def _last_word(text: str) -> str:
+    words = WORD.findall(text[-40:])
+    return words[-1].lower() if words else ""
+
+
+def _person_after(masked: str, pos: int, end: int) -> Subject | None:
+    """The speaker in '..., says Ambassador to Canada Oleg Stepanov' or
+    '," said Dion spokesman Joseph Pickerill in email to ...': the last person named
+    before the phrase moves on (punctuation, or a preposition after a name)."""
+    tail = masked[pos:end]
+    cut = re.search(r"[,.;:·\"”]", tail)
+    tail = tail[: cut.start()] if cut else tail
+    found: Subject | None = None
+    last_end = 0
+    for run in RUN.finditer(tail):
+        if found is not None and _PREPOSITION_GAP.search(tail[last_end : run.start()]):
+            break
+        named = classify(run.group(0))
+        if named is not None and named[0] == "person":
+            found = Subject(named[1], "person", pos + run.start())
+        last_end = run.end()
+    return found
+
+
+def _name_in_phrase(phrase: str) -> str | None:
+    """The person named in 'spokesperson Maeva Proteau', else the phrase as a body's name."""
+    runs = [classify(m.group(0)) for m in RUN.finditer(phrase)]
+    for named in reversed(runs):
+        if named is not None and named[0] == "person":
+            return named[1]
+    cleaned = phrase.strip()
+    if not cleaned or not any(c.isupper() for c in cleaned):
+        return None
+    return re.sub(r"^(?:the|a|an)\s+", "", cleaned, flags=re.IGNORECASE)
+
+
+def _paragraphs(text: str) -> list[tuple[int, int]]:
+    return [m.span() for m in re.finditer(r"[^\n]*\S[^\n]*", text)]
+
+
+def _quote_regions(text: str, paragraphs: list[tuple[int, int]]) -> list[QuoteRegion]:
+    """Quotations, paragraph by paragraph: straight and curly double quotes, curly singles.
+
+    Straight quotes are paired by position, with a mark that looks like a closer while no
+    quote is open taken as stray; an unclosed quote runs to the end of its paragraph.
+    """
+    regions: list[QuoteRegion] = []
+    for number, (p0, p1) in enumerate(paragraphs):
+        open_at = -1
+        single = False
+        for m in _QUOTE_CHARS.finditer(text, p0, p1):
+            i = m.start()
+            c = text[i]
+            prev = text[i - 1] if i > p0 else " "
+            nxt = text[i + 1] if i + 1 < p1 else " "
+            if c in "‘’":
+                if open_at < 0 and c == "‘" and not prev.isalnum() and nxt.isalnum():
+                    open_at, single = i, True
+                elif open_at >= 0 and single and c == "’" and not nxt.isalnum():
+                    regions.extend(_region(text, open_at, i, number))
+                    open_at = -1
+                continue
+            if open_at >= 0 and single:
+                continue
+            if open_at < 0:
+                looks_closing = not prev.isspace() and prev not in "([{—–-" and not nxt.isalnum()
+                if c in _CLOSING_MARKS and not (prev.isspace() and nxt.isalnum()):
+                    continue
+                if c not in _OPENING_MARKS and c not in _CLOSING_MARKS and looks_closing:
+                    continue  # a stray closing mark
+                open_at, single = i, False
+            else:
+                regions.extend(_region(text, open_at, i, number))
+                open_at = -1
+        if open_at >= 0:
+            regions.extend(_region(text, open_at, p1, number))
+    return regions
+
+
+def _region(text: str, open_at: int, close: int, paragraph: int) -> list[QuoteRegion]:
+    start, end = open_at + 1, close
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end <= start or not any(c.isalnum() for c in text[start:end]):
+        return []
+    return [QuoteRegion(open_at, close, start, end, paragraph)]
+
+
+def _mask(text: str, regions: list[QuoteRegion]) -> str:
+    """Quoted words -> '·' (a final . ! ? is kept so that sentences still end)."""
+    out: list[str] = []
+    pos = 0
+    for r in regions:
+        end = r.end - 1 if text[r.end - 1] in ".!?" else r.end
+        out.append(text[pos : r.start])
+        out.append(_MASK * (end - r.start))
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _sentences(masked: str, paragraphs: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
+    sentences: list[tuple[int, int, int]] = []
+    for number, (p0, p1) in enumerate(paragraphs):
+        start = p0
+        for m in _SENTENCE_END.finditer(masked, p0, p1):
+            if masked[m.start()] == "." and _is_abbreviation(masked, p0, m.start()):
+                continue
+            end = m.end()
+            sentences.append((start, end, number))
+            start = end
+            while start < p1 and masked[start].isspace():
+                start += 1
+        if start < p1:
+            sentences.append((start, p1, number))
+    return sentences
+
+
+def _is_abbreviation(masked: str, p0: int, dot: int) -> bool:
+    """True when the period at ``dot`` ends an abbreviation ("U.S.", "Corp.", "P.")."""
+    start = dot
+    while start > p0 and not masked[start - 1].isspace():
+        start -= 1
+    word = masked[start:dot].strip("([\"“‘'")
+    if not word:
+        return False
+    if len(word) == 1 and word.isupper():
+        return True
+    return word.lower() in ABBREVIATIONS or bool(re.fullmatch(r"(?:[A-Za-z]\.)+[A-Za-z]", word))
+
+
+@lru_cache(maxsize=16)
+def analyse(text: str) -> Document:
+    """Read an article text once: paragraphs, quotations, sentences (cached per text)."""
+    paragraphs = _paragraphs(text)
+    regions = _quote_regions(text, paragraphs)
+    masked = _mask(text, regions)
+    sentences = _sentences(masked, paragraphs) or [(0, len(text), 0)]
+    return Document(
+        text=text,
+        paragraphs=paragraphs or [(0, len(text))],
+        regions=regions,
+        masked=masked,
+        sentences=sentences,
+        _sentence_starts=[s[0] for s in sentences],
+        _region_starts=[r.open for r in regions],
+    )

@@ -1,0 +1,145 @@
+"""Vocabulary: the words the text library reads news with, as data.
+
+Reporting verbs, titles that come before names, words that mark organisations, places
+and non-names, and the one table of month names used by every date reader (cleaning,
+grounding, the offline extractor). Adding a word is a one-line change here; the regexes
+that use these tables are compiled in ``reader``, ``names`` and ``dates``.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+
+def _wordset(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+REPORTING_VERBS: tuple[str, ...] = (
+    "said", "says", "say", "saying", "told", "tells", "telling", "added", "adds", "adding",
+    "noted", "noting", "warned", "warns", "warning", "stressed", "stresses",
+    "stressing", "emphasized", "emphasised", "emphasizing", "emphasising", "insisted",
+    "insists", "insisting", "urged", "urges", "urging", "lamented", "laments", "asked",
+    "asks", "replied", "replies", "responded", "explained", "explains", "wrote", "writes",
+    "declared", "declares", "argued", "argues", "arguing", "acknowledged", "admitted",
+    "claimed", "claiming", "accused", "accuses", "accusing", "announced",
+    "pledged", "promised", "vowed", "called", "calling", "described", "describing",
+    "rejected", "dismissed", "criticized", "criticised", "complained", "repeated",
+    "reiterated", "recalled", "cautioned", "predicted", "suggested", "conceded", "denied",
+    "stated", "mocked", "quipped", "tweeted", "posted",
+)  # fmt: skip
+"""Verbs that introduce speech; their subject is the speaker."""
+
+PARTICIPLES = frozenset(v for v in REPORTING_VERBS if v.endswith("ing"))
+# Verbs that can come before their subject: '"...," said Joseph Pickerill'.
+INVERTIBLE = frozenset({"said", "says", "added", "adds", "noted", "asked", "wrote", "replied"})
+
+ROLE_TITLES: tuple[str, ...] = (
+    "Secretary of State", "Foreign Affairs Minister", "Minister of Foreign Affairs",
+    "Foreign Minister", "Deputy Foreign Minister", "Defence Minister", "Defense Minister",
+    "Minister of Defence", "Minister of National Defence", "Defense Secretary",
+    "Defence Secretary", "Foreign Secretary", "Home Secretary", "Treasury Secretary",
+    "Interior Minister", "Finance Minister", "Trade Minister", "Commerce Minister",
+    "Deputy Prime Minister", "Prime Minister", "Vice President", "Vice-President",
+    "President", "Chancellor", "Premier", "King", "Queen", "Crown Prince", "Emir",
+    "Sultan", "Pope", "Secretary-General", "Secretary General", "High Representative",
+    "Special Envoy", "special envoy", "envoy", "Ambassador", "ambassador",
+    "spokesperson", "spokesman", "spokeswoman", "press secretary",
+    "national security adviser", "security adviser", "adviser", "advisor",
+    "Attorney General", "Senator", "Sen.", "Rep.", "Gen.", "General", "Admiral",
+    "Governor", "Mayor", "Commissioner", "Minister", "Secretary", "leader", "chief",
+    "director", "co-founder", "founder", "chairman", "chairwoman", "chair", "CEO",
+    "negotiator", "arms dealer", "star", "counterpart",
+)  # fmt: skip
+"""Titles that come right before a name ("Foreign Minister Sergey Lavrov"); any case."""
+
+# Titles that tell us someone is a person without being a role worth reporting.
+EVIDENCE_ONLY_TITLES = frozenset({"counterpart"})
+
+# Words that, capitalised at the start of a name-like run, are not part of the name.
+LEADING_STOP = _wordset(
+    "a an the but and or so yet still in on at as for with from by of to into despite "
+    "since during under after before while when where if although though however "
+    "meanwhile earlier later shortly also then that this these those it its he she they "
+    "we i his her their our my your there here what who which why how mr mrs ms dr former "
+    "deputy acting vice first senior top new said says according asked now last next "
+    "today yesterday tomorrow one two three both all some many"
+)
+TITLE_WORDS = _wordset(
+    "secretary state minister ministers prime president foreign affairs defence defense "
+    "ambassador spokesperson spokesman spokeswoman chancellor premier king queen prince "
+    "leader chief envoy adviser advisor senator sen. rep. gen. general admiral governor "
+    "mayor commissioner attorney director chairman chair ceo national security interior "
+    "finance trade commerce treasury home high representative special counterpart"
+)
+ORG_WORDS = _wordset(
+    "ministry ministries department council government parliament congress senate house "
+    "assembly committee commission agency office organization organisation association "
+    "nations union alliance party forces force army navy corp corp. inc inc. ltd company "
+    "group bank fund news press times post radio television tv network institute "
+    "university college school foundation center centre church court police service "
+    "services summit conference forum meeting treaty accord agreement declaration war "
+    "crisis revolution strait sea ocean gulf bay river lake island islands mountains "
+    "region province state states republic kingdom empire federation city street square "
+    "airport hall palace kremlin period day"
+)
+# English months first: only these stop a name ("Marco Rubio", "Mai" are names, and a
+# name run is English text); the other languages are for datelines and dates in headers.
+ENGLISH_MONTHS: Final[dict[str, int]] = {
+    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
+    "august": 8, "september": 9, "october": 10, "november": 11, "december": 12,
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9,
+    "sept": 9, "oct": 10, "nov": 11, "dec": 12,
+}  # fmt: skip
+_OTHER_MONTHS: tuple[tuple[str, ...], ...] = (
+    ("janvier", "enero", "janeiro", "gennaio", "januar"),
+    ("février", "fevrier", "febrero", "fevereiro", "febbraio", "februar"),
+    ("mars", "marzo", "março", "marco", "märz"),
+    ("avril", "abril", "aprile"),
+    ("mai", "mayo", "maio", "maggio"),
+    ("juin", "junio", "junho", "giugno", "juni"),
+    ("juillet", "julio", "julho", "luglio", "juli"),
+    ("août", "aout", "agosto"),
+    ("septembre", "septiembre", "setembro", "settembre"),
+    ("octobre", "octubre", "outubro", "ottobre", "oktober"),
+    ("novembre", "noviembre", "novembro"),
+    ("décembre", "decembre", "diciembre", "dezembro", "dicembre", "dezember"),
+)
+MONTHS: Final[dict[str, int]] = {
+    **ENGLISH_MONTHS,
+    **{name: number for number, names in enumerate(_OTHER_MONTHS, start=1) for name in names},
+}
+"""Month names and abbreviations (English, French, Spanish, Portuguese, Italian, German)
+-> month number: the one month table."""
+
+WEEKDAYS: Final[tuple[str, ...]] = (
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+)  # fmt: skip
+"""Weekday names in ``date.weekday()`` order."""
+
+# Calendar words end a name run ("Lavrov Monday") but are never a name themselves.
+NOT_NAMES = frozenset(ENGLISH_MONTHS) | frozenset(WEEKDAYS)
+COMPASS = _wordset(
+    "north south east west central eastern western northern southern upper lower greater"
+)
+REGIONS = _wordset(
+    "Africa Asia Europe Pacific Atlantic Arctic Antarctica Balkans Baltics Caucasus "
+    "Caribbean Americas Eurasia Oceania Scandinavia Sahel Levant Mideast"
+)
+PRONOUNS = frozenset({"he", "she", "they", "i", "we"})
+# A name after one of these is an object ("told Lavrov", "with Blinken"), not a subject.
+OBJECT_MARKERS = _wordset(
+    "with to by from for of at on in against about between among told telling tell tells "
+    "asked urged persuade persuaded met meeting than like including"
+)
+# Words that may sit between a subject and its verb ("Blinken also said").
+BETWEEN = _wordset(
+    "also then had has have would will later earlier previously again only further "
+    "reportedly repeatedly once publicly privately too himself herself"
+)
+CLAUSE_LINKS = frozenset({"and", "while", "after", "before", "when", "by", "also"})
+# A period after one of these does not end a sentence ("Mr. Lavrov", "Jan. 5").
+ABBREVIATIONS = _wordset(
+    "mr mrs ms dr gen lt col sen rep gov st jr sr corp inc co ltd no jan feb mar apr jun "
+    "jul aug sep sept oct nov dec vs etc prof capt sgt"
+)

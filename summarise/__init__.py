@@ -10,7 +10,9 @@ The public API. Importing it loads no HTTP or model client library: ``OpenAIBack
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
+
+from typing_extensions import Unpack
 
 from summarise.backends import make_backend
 from summarise.backends.base import Backend
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ArticleError",
     "ArticleFailed",
+    "ArticleOptions",
     "Backend",
     "EndpointConfig",
     "ErrorRecord",
@@ -72,55 +75,54 @@ class ArticleFailed(SummariseError):
         self.record = record
 
 
+class ArticleOptions(TypedDict, total=False):
+    """What ``summarise_article`` takes besides the text; every key is optional."""
+
+    id: str
+    """The record's id (default ``"article"``)."""
+    title: str | None
+    published: str | None
+    """Publication date, ISO 8601: relative dates in the text resolve against it."""
+    url: str | None
+    html: bool
+    """The text is an HTML page (default: plain text)."""
+    backend: Backend | None
+    """Default: from the environment, as the CLI does; else the offline extractor."""
+    strict: bool
+    """Drop quotes not found in the article instead of keeping them ungrounded."""
+
+
 async def asummarise_article(
-    text: str | bytes | RawArticle,
-    *,
-    id: str = "article",
-    title: str | None = None,
-    published: str | None = None,
-    url: str | None = None,
-    html: bool = False,
-    backend: Backend | None = None,
-    strict: bool = False,
+    text: str | bytes | RawArticle, **options: Unpack[ArticleOptions]
 ) -> Record:
     """Async form of ``summarise_article``."""
     raw = (
         text
         if isinstance(text, RawArticle)
         else RawArticle(
-            id=id,
+            id=options.get("id", "article"),
             path=None,
             data=text.encode("utf-8") if isinstance(text, str) else text,
-            kind="html" if html else "text",
-            url=url,
-            title=title,
-            published=published,
+            kind="html" if options.get("html") else "text",
+            url=options.get("url"),
+            title=options.get("title"),
+            published=options.get("published"),
         )
     )
-    owned = backend is None
+    backend = options.get("backend")
     chosen = backend or make_backend(resolve_settings())
     try:
         await chosen.start()
-        result = await process(raw, chosen, strict=strict)
+        result = await process(raw, chosen, strict=options.get("strict", False))
     finally:
-        if owned:
+        if backend is None:
             await chosen.aclose()
     if isinstance(result, ErrorRecord):
         raise ArticleFailed(result)
     return result
 
 
-def summarise_article(
-    text: str | bytes | RawArticle,
-    *,
-    id: str = "article",
-    title: str | None = None,
-    published: str | None = None,
-    url: str | None = None,
-    html: bool = False,
-    backend: Backend | None = None,
-    strict: bool = False,
-) -> Record:
+def summarise_article(text: str | bytes | RawArticle, **options: Unpack[ArticleOptions]) -> Record:
     """Summarise one article into a grounded ``Record``.
 
     >>> record = summarise_article(open("examples/004_8546a322da682372.txt").read())
@@ -131,15 +133,4 @@ def summarise_article(
     ``OPENAI_BASE_URL``, ``SUMMARISE_MODEL``) and falls back to the offline extractor.
     Raises ``ArticleFailed`` (with the error record) when the article cannot be summarised.
     """
-    return asyncio.run(
-        asummarise_article(
-            text,
-            id=id,
-            title=title,
-            published=published,
-            url=url,
-            html=html,
-            backend=backend,
-            strict=strict,
-        )
-    )
+    return asyncio.run(asummarise_article(text, **options))

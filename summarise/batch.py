@@ -20,7 +20,8 @@ from typing import Any, BinaryIO
 
 from summarise.backends.base import Backend, Extraction
 from summarise.clean import CleanArticle
-from summarise.errors import FatalError, UsageError
+from summarise.config import BACKEND_DEFAULTS
+from summarise.errors import FatalError, UsageError, WriteError
 from summarise.feed import (
     STDOUT,
     FeedWriter,
@@ -60,11 +61,18 @@ def in_shard(article_id: str, shard: tuple[int, int] | None) -> bool:
 
 @dataclass
 class RunOptions:
-    concurrency: int = 8
+    """How a batch runs (``Settings`` says what it talks to)."""
+
+    concurrency: int = BACKEND_DEFAULTS["openai"].concurrency
+    """Articles in flight at once."""
     shard: tuple[int, int] | None = None
+    """(K, N): only the K-th of N deterministic slices of the input."""
     retry_errors: bool = False
+    """Retry articles already in the errors file (their lines are then replaced)."""
     strict: bool = False
+    """Drop quotes not found in the article."""
     max_tokens_per_run: int | None = None
+    """Stop admitting articles once this many tokens are spent."""
 
 
 @dataclass
@@ -72,16 +80,23 @@ class RunStats:
     """What a run did; printed at the end and written as ``run-stats.json``."""
 
     ok: int = 0
+    """Articles written to the feed."""
     failed: int = 0
+    """Articles written to the errors file."""
     skipped: int = 0
+    """Articles a previous run had already done (resume)."""
     deduplicated: int = 0
+    """Articles whose content was the same as another's: sent to the model once."""
+    wall_s: float = 0.0
+    stopped: str | None = None
+    """Why the run stopped early (token budget, fatal error), if it did."""
     in_flight: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_tokens: int = 0
-    wall_s: float = 0.0
-    stopped: str | None = None
+    """Prompt tokens the provider served from its cache."""
     errors: Counter[str] = field(default_factory=Counter)
+    """Error records by code."""
 
     @property
     def done(self) -> int:
@@ -169,13 +184,16 @@ async def run_batch(
     async def work(raw: RawArticle) -> None:
         try:
             result = await process(raw, dedup, strict=options.strict)
+            writer.write(result)
         except FatalError as exc:
             fatal.append(exc)
+            return
+        except OSError as exc:  # a feed that cannot be written: nothing more is worth asking
+            fatal.append(WriteError(f"cannot write the feed or errors file: {exc}"))
             return
         finally:
             slots.release()
             stats.in_flight -= 1
-        writer.write(result)
         if isinstance(result, Record):
             stats.ok += 1
             usage = result.provenance.usage

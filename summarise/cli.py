@@ -29,9 +29,14 @@ from summarise import evaluate as evaluation
 from summarise.backends import make_backend
 from summarise.backends.base import Backend
 from summarise.backends.offline import OFFLINE_NOTICE
-from summarise.backends.openai import OpenAIBackend
 from summarise.batch import Job, RunOptions, RunStats, parse_shard, run_job
-from summarise.config import BACKEND_DEFAULTS, DEFAULT_FEED, ENDPOINT_DEFAULTS, resolve_settings
+from summarise.config import (
+    BACKEND_DEFAULTS,
+    DEFAULT_FEED,
+    ENDPOINT_DEFAULTS,
+    EndpointOptions,
+    resolve_settings,
+)
 from summarise.errors import ExitCode, FatalError, UsageError
 from summarise.ingest import check_inputs, count_articles, read
 from summarise.schema import errors_schema, feed_schema, model_facing_schema
@@ -84,12 +89,16 @@ def exit_codes() -> Iterator[None]:
         raise typer.Exit(ExitCode.INTERRUPTED) from exc
 
 
+# The flags of `run` named otherwise than the EndpointConfig fields they set.
+_FLAG_OF = {"rate_limit_patience_s": "rate_limit_patience", "record_dir": "record"}
+_FLAG_OF |= {"replay_dir": "replay"}
 _LOCAL = BACKEND_DEFAULTS["local"]
 _REMOTE = BACKEND_DEFAULTS["openai"]
 
 
 @app.command()
 def run(
+    ctx: typer.Context,
     inputs: Annotated[
         list[str],
         typer.Argument(help="Files, folders, globs (.txt, .html, .jsonl) or '-' for stdin."),
@@ -203,6 +212,9 @@ def run(
             raise UsageError("--record and --replay exclude each other")
         if replay is not None and not replay.is_dir():
             raise UsageError(f"replay folder not found: {replay}")
+        endpoint = {
+            name: ctx.params[_FLAG_OF.get(name, name)] for name in EndpointOptions.__annotations__
+        }
         settings = resolve_settings(
             backend=backend.value,
             model=model,
@@ -211,17 +223,7 @@ def run(
             gguf=gguf,
             concurrency=concurrency,
             timeout_s=timeout,
-            max_attempts=max_attempts,
-            max_retries=max_retries,
-            rate_limit_patience_s=rate_limit_patience,
-            max_tokens=max_tokens,
-            response_format=response_format.value,
-            system_in_user=system_in_user,
-            record_dir=record,
-            replay_dir=replay,
-            rpm=rpm,
-            tpm=tpm,
-            context_length=context_length,
+            **endpoint,
         )
         options = RunOptions(
             concurrency=settings.concurrency,
@@ -284,9 +286,12 @@ def _run_with_progress(job: Job, backend: Backend, *, progress: bool, verbose: b
         if show:
             counting = asyncio.create_task(count())
             counting.add_done_callback(lambda t: t.cancelled() or t.exception())
-        if verbose and isinstance(backend, OpenAIBackend):
-            caps = await backend.client.capabilities()
-            err.print(f"probe: {caps.describe()}", highlight=False)
+        if verbose and backend.name != "offline":
+            from summarise.backends.openai import OpenAIBackend  # loads the HTTP stack
+
+            if isinstance(backend, OpenAIBackend):
+                caps = await backend.client.capabilities()
+                err.print(f"probe: {caps.describe()}", highlight=False)
         return await run_job(job, backend, stdin=stdin, on_update=update)
 
     with bar:

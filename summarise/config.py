@@ -95,7 +95,8 @@ ENDPOINT_DEFAULTS = EndpointConfig()
 
 
 class EndpointOptions(TypedDict, total=False):
-    """``EndpointConfig`` fields a caller may set; anything left out keeps its default."""
+    """``EndpointConfig`` fields a caller may set; anything left out keeps its default
+    (``EndpointConfig`` documents each)."""
 
     max_attempts: int
     max_retries: int

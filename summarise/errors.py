@@ -86,32 +86,34 @@ class FatalError(SummariseError):
 class UsageError(FatalError):
     """A bad flag, option value or combination of them."""
 
-    default_code = "usage"
-    default_stage = "setup"
+    default_code, default_stage = "usage", "setup"
 
 
 class InputError(FatalError):
     """The inputs name nothing that can be read (no such file, empty glob, ...)."""
 
-    default_code = "no_input"
-    default_stage = "ingest"
+    default_code, default_stage = "no_input", "ingest"
 
 
 class EndpointError(FatalError):
     """The model endpoint cannot be used: rejected key, unknown model, unreachable, ..."""
 
-    default_code = "endpoint"
-    default_stage = "model"
+    default_code, default_stage = "endpoint", "model"
 
 
-class LocalModelError(FatalError):
+class LocalModelError(EndpointError):
     """The local model cannot be served: missing extra, bad GGUF, server that would not start."""
 
     default_code = "local_model"
-    default_stage = "model"
 
 
 class LocalServerDied(LocalModelError):
     """The llama.cpp server this run started died while the run was using it."""
 
     default_code = "local_server_died"
+
+
+class WriteError(FatalError):
+    """The feed or the errors file cannot be written (full disk, closed pipe, I/O error)."""
+
+    default_code, default_stage = "write_failed", "write"

@@ -330,18 +330,8 @@ def _score(gold: Gold, record: Mapping[str, Any]) -> ArticleReport:
     # Issues and outcomes: keyword groups against each emitted item's words.
     issue_texts = [_issue_text(i) for i in summary.get("issues") or []]
     outcome_texts = [_outcome_text(o) for o in summary.get("outcomes") or []]
-    for topic in gold.issues:
-        s.issue_recall.total += 1
-        if any(_mentions(t, topic.keywords) for t in issue_texts):
-            s.issue_recall.hits += 1
-        else:
-            report.missed_issues.append(topic.label)
-    for topic in gold.outcomes:
-        s.outcome_recall.total += 1
-        if any(_mentions(t, topic.keywords) for t in outcome_texts):
-            s.outcome_recall.hits += 1
-        else:
-            report.missed_outcomes.append(topic.label)
+    report.missed_issues += _topic_recall(s.issue_recall, gold.issues, issue_texts)
+    report.missed_outcomes += _topic_recall(s.outcome_recall, gold.outcomes, outcome_texts)
     return report
 
 
@@ -409,6 +399,18 @@ def _issue_text(issue: Mapping[str, Any]) -> str:
 
 def _outcome_text(outcome: Mapping[str, Any]) -> str:
     return f"{outcome.get('description', '')} {' '.join(outcome.get('parties') or [])}"
+
+
+def _topic_recall(ratio: Ratio, topics: Sequence[GoldTopic], texts: list[str]) -> list[str]:
+    """Count each gold topic found in one of ``texts`` into ``ratio``; return the missed labels."""
+    missed = []
+    for topic in topics:
+        ratio.total += 1
+        if any(_mentions(t, topic.keywords) for t in texts):
+            ratio.hits += 1
+        else:
+            missed.append(topic.label)
+    return missed
 
 
 def _mentions(text: str, groups: Sequence[Sequence[str]]) -> bool:

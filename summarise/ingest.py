@@ -32,15 +32,20 @@ class RawArticle:
     """One article as it arrived, before any cleaning."""
 
     id: str
+    """The file's stem, or the ``id`` of a JSONL line."""
     path: str | None
+    """Where it was read from (``-`` for stdin); None when handed over in code."""
     data: bytes
+    """The raw bytes, undecoded: cleaning decodes them."""
     kind: Kind = "text"
     url: str | None = None
     title: str | None = None
+    """A title given with the input (JSONL), preferred to one found in the text."""
     published: str | None = None
     error: str | None = None
     """Stable error code when the input could not be read as an article."""
     message: str | None = None
+    """What went wrong, for a person, with ``error``."""
 
     @property
     def sha256(self) -> str:

@@ -4,11 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-# Re-exported for test modules that still import them from here; import from tests.helpers.
-from tests.helpers import EXAMPLES, ROOT, SEED_004, SYNTHETIC, synthetic
-
-__all__ = ["EXAMPLES", "ROOT", "SEED_004", "SYNTHETIC", "synthetic"]
-
 
 @pytest.fixture
 def no_endpoint_env(monkeypatch: pytest.MonkeyPatch) -> None:

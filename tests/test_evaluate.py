@@ -22,7 +22,7 @@ from summarise.evaluate import (
 from summarise.ground import ground_summary
 from summarise.ingest import RawArticle
 from summarise.schema import Article, Provenance, Record, Source, Usage
-from tests.conftest import EXAMPLES
+from tests.helpers import EXAMPLES
 
 GOLD = Path(__file__).resolve().parent / "gold"
 

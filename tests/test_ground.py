@@ -32,7 +32,7 @@ from summarise.text.dates import resolve_date
 from summarise.text.names import same_person
 from summarise.text.normalise import normalise
 from summarise.text.reader import analyse
-from tests.conftest import EXAMPLES, synthetic
+from tests.helpers import EXAMPLES, synthetic
 
 GOLD = Path(__file__).resolve().parent / "gold"
 SEED_IDS = sorted(p.stem for p in EXAMPLES.glob("*.txt"))

@@ -28,7 +28,7 @@ from summarise.backends.local import gguf as gguf_file
 from summarise.backends.local import server as supervisor
 from summarise.config import EndpointConfig
 from summarise.errors import LocalModelError, LocalServerDied
-from tests.conftest import SEED_004
+from tests.helpers import SEED_004
 
 # --- GGUF files -------------------------------------------------------------------------
 

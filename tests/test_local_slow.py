@@ -30,7 +30,7 @@ from summarise.cli import app
 from summarise.config import EndpointConfig
 from summarise.errors import LocalServerDied
 from summarise.schema import feed_schema, model_facing_schema
-from tests.conftest import EXAMPLES, SEED_004
+from tests.helpers import EXAMPLES, SEED_004
 
 pytestmark = pytest.mark.slow
 

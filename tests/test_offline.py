@@ -17,7 +17,7 @@ from summarise.clean import CleanArticle, clean
 from summarise.ground import ground_summary
 from summarise.ingest import RawArticle
 from summarise.schema import ModelSummary
-from tests.conftest import EXAMPLES
+from tests.helpers import EXAMPLES
 
 SEEDS = sorted(EXAMPLES.glob("*.txt"))
 

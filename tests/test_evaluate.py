@@ -20,9 +20,8 @@ from summarise.evaluate import (
     token_overlap,
 )
 from summarise.ground import ground_summary
-from summarise.ingest import RawArticle
 from summarise.schema import Article, Provenance, Record, Source, Usage
-from tests.helpers import EXAMPLES
+from tests.helpers import EXAMPLES, raw_seed
 
 GOLD = Path(__file__).resolve().parent / "gold"
 
@@ -33,7 +32,7 @@ def offline_records() -> tuple[dict[str, Any], ...]:
     evaluation reads (id, article text, summary)."""
     records = []
     for path in sorted(EXAMPLES.glob("*.txt")):
-        article = clean(RawArticle(path.stem, str(path), path.read_bytes()))
+        article = clean(raw_seed(path))
         summary, _ = ground_summary(extract(article), article.text, published=article.published)
         records.append(
             {

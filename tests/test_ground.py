@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 
 from summarise.clean import CleanArticle, clean
 from summarise.ground import find_quote, ground_summary
-from summarise.ingest import RawArticle
 from summarise.schema import (
     ModelSummary,
     Participant,
@@ -32,7 +31,7 @@ from summarise.text.dates import resolve_date
 from summarise.text.names import same_person
 from summarise.text.normalise import normalise
 from summarise.text.reader import analyse
-from tests.helpers import EXAMPLES, synthetic
+from tests.helpers import EXAMPLES, raw_seed, synthetic
 
 GOLD = Path(__file__).resolve().parent / "gold"
 SEED_IDS = sorted(p.stem for p in EXAMPLES.glob("*.txt"))
@@ -41,7 +40,7 @@ SEED_IDS = sorted(p.stem for p in EXAMPLES.glob("*.txt"))
 @cache
 def article(seed: str) -> CleanArticle:
     path = EXAMPLES / f"{seed}.txt"
-    return clean(RawArticle(seed, str(path), path.read_bytes()))
+    return clean(raw_seed(path))
 
 
 @cache

@@ -28,7 +28,7 @@ from summarise.backends.local import gguf as gguf_file
 from summarise.backends.local import server as supervisor
 from summarise.config import EndpointConfig
 from summarise.errors import LocalModelError, LocalServerDied
-from tests.helpers import SEED_004
+from tests.helpers import SEED_004, run_cli
 
 # --- GGUF files -------------------------------------------------------------------------
 
@@ -183,13 +183,9 @@ def test_local_backend_checks_the_gguf_before_starting_anything(tmp_path: Path) 
 
 
 def _run_local(tmp_path: Path, *flags: str) -> Any:
-    from typer.testing import CliRunner
-
-    from summarise.cli import app
-
     feed = tmp_path / "feed.jsonl"
     argv = ["run", str(SEED_004), "--backend", "local", "-o", str(feed), *flags, "--no-progress"]
-    result = CliRunner().invoke(app, argv)
+    result = run_cli(*argv)
     assert not feed.exists() and not (tmp_path / "feed.errors.jsonl").exists()
     return result
 
@@ -454,10 +450,6 @@ def test_a_server_that_crashes_on_the_first_request_stops_the_run_at_once(
 ) -> None:
     """A stand-in llama.cpp that dies with SIGSEGV on its first chat completion, as a
     native build does on a CPU it was not built for: one request, one message, exit 2."""
-    from typer.testing import CliRunner
-
-    from summarise.cli import app
-
     requests = tmp_path / "requests.log"
     monkeypatch.setenv("FAKE_LOG", str(requests))
 
@@ -470,7 +462,7 @@ def test_a_server_that_crashes_on_the_first_request_stops_the_run_at_once(
     feed = tmp_path / "feed.jsonl"
     argv = ["run", str(SEED_004), "--backend", "local", "--gguf", str(model), "-o", str(feed)]
     started = time.monotonic()
-    result = CliRunner().invoke(app, [*argv, "--no-progress", "--max-retries", "6"])
+    result = run_cli(*argv, "--no-progress", "--max-retries", "6")
     assert time.monotonic() - started < 60  # no backoff over six retries of a dead port
     assert result.exit_code == 2, result.output
     assert result.stderr.count("died during the run: killed by SIGSEGV (signal 11)") == 1

@@ -19,18 +19,16 @@ import jsonschema
 import openai
 import psutil
 import pytest
-from typer.testing import CliRunner
 
 from summarise.backends.local import LocalBackend, LocalServer, check_gguf, find_smollm2_gguf
 from summarise.backends.local.gguf import choose_n_ctx
 from summarise.backends.local.server import _LIVE
 from summarise.backends.openai.answers import response_format_for
 from summarise.backends.openai.client import ModelClient
-from summarise.cli import app
 from summarise.config import EndpointConfig
 from summarise.errors import LocalServerDied
 from summarise.schema import feed_schema, model_facing_schema
-from tests.helpers import EXAMPLES, SEED_004
+from tests.helpers import EXAMPLES, SEED_004, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -196,7 +194,7 @@ def test_cli_runs_smollm2_on_a_seed_and_flags_what_it_cannot_ground(tmp_path: Pa
     feed, errors = tmp_path / "feed.jsonl", tmp_path / "feed.errors.jsonl"
     argv = ["run", str(seed), "--backend", "local", "--gguf", str(GGUF), "-o", str(feed)]
     before = llama_servers()  # the module's own server may be running
-    result = CliRunner().invoke(app, [*argv, "--max-attempts", "2", "--no-progress", "-v"])
+    result = run_cli(*argv, "--max-attempts", "2", "--no-progress", "-v")
     assert result.exit_code == 0, result.stderr + (errors.read_text() if errors.exists() else "")
     assert "using json_object_schema" in result.stderr
     [line] = feed.read_text(encoding="utf-8").splitlines()

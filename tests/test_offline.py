@@ -15,9 +15,8 @@ from hypothesis import strategies as st
 from summarise.backends.offline.extractor import extract
 from summarise.clean import CleanArticle, clean
 from summarise.ground import ground_summary
-from summarise.ingest import RawArticle
 from summarise.schema import ModelSummary
-from tests.helpers import EXAMPLES
+from tests.helpers import EXAMPLES, raw_seed
 
 SEEDS = sorted(EXAMPLES.glob("*.txt"))
 
@@ -25,7 +24,7 @@ SEEDS = sorted(EXAMPLES.glob("*.txt"))
 @cache
 def seed(stem: str) -> CleanArticle:
     path = EXAMPLES / f"{stem}.txt"
-    return clean(RawArticle(stem, str(path), path.read_bytes()))
+    return clean(raw_seed(path))
 
 
 def article(text: str, *, title: str | None = None, published: str | None = None) -> CleanArticle:

@@ -60,6 +60,13 @@ def fit_text(text: str, limit: int) -> tuple[str, bool]:
     return head, True
 
 
+def article_char_budget(context_tokens: int, answer_tokens: int, instruction_chars: int) -> int:
+    """Characters of article that fit a context window beside the instructions and the
+    answer (with a little slack for the chat template), at least 1,000."""
+    reserved = answer_tokens + instruction_chars / CHARS_PER_TOKEN + 100
+    return max(1000, int((context_tokens - reserved) * CHARS_PER_TOKEN))
+
+
 def truncation_warning(original: int, kept: int, why: str) -> RecordWarning:
     """The ``article_truncated`` warning of a backend that cut the article to fit."""
     return RecordWarning(

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from summarise import prompt
 from summarise.backends.base import (
-    CHARS_PER_TOKEN,
     DEFAULT_MAX_ARTICLE_CHARS,
     Extraction,
+    article_char_budget,
     fit_text,
     truncation_warning,
 )
@@ -41,9 +41,10 @@ class OpenAIBackend:
         caps = await self.client.capabilities()
         context = self.config.context_length or caps.context_length
         if context:
-            reserved = self.config.max_tokens + len(prompt.load_prompts().system) / CHARS_PER_TOKEN
-            budget = context - reserved - 100
-            self.max_article_chars = max(1000, int(budget * CHARS_PER_TOKEN))
+            instructions = len(prompt.load_prompts().system)
+            self.max_article_chars = article_char_budget(
+                context, self.config.max_tokens, instructions
+            )
 
     async def summarise(self, article: CleanArticle) -> tuple[Extraction, str]:
         text, cut = fit_text(article.text, self.max_article_chars)

@@ -39,4 +39,4 @@ local-rebuild: $(STAMP)  ## rebuild an installed llama-cpp-python portably
 	  'import importlib.metadata as m; print(m.version("llama-cpp-python"))')"
 
 test-slow: local  ## the slow suite: a real local model through llama.cpp
-	$(BIN)/python -m pytest -m slow
+	$(BIN)/python -m pytest -m slow -n 0  # one llama.cpp server at a time

@@ -36,7 +36,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         old = Path(scratch) / "before"
-        subprocess.run(["git", "worktree", "add", "-q", str(old), args.before], cwd=ROOT, check=True)
+        add = ["git", "worktree", "add", "-q", str(old), args.before]
+        subprocess.run(add, cwd=ROOT, check=True)
         try:
             times: dict[str, list[float]] = {"before": [], "now": []}
             for i in range(args.rounds):

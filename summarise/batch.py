@@ -9,8 +9,10 @@ the feed or the errors file (same id, content, prompt version and model) are ski
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
+import os
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
@@ -19,23 +21,19 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from summarise.backends.base import Backend, Extraction
+from summarise.budget import BudgetReached, TokenBudget, current_budget
 from summarise.clean import CleanArticle
-from summarise.config import BACKEND_DEFAULTS
+from summarise.config import BACKEND_DEFAULTS, DEFAULT_FEED
 from summarise.errors import FatalError, UsageError, WriteError
-from summarise.feed import (
-    STDOUT,
-    FeedWriter,
-    ResumeIndex,
-    compact_errors,
-    default_errors_path,
-    load_keys,
-    resume_key,
-)
-from summarise.ingest import RawArticle, check_inputs, read
+from summarise.feed import STDOUT, FeedWriter, default_errors_path
+from summarise.ingest import InputFormat, RawArticle, check_inputs, read
+from summarise.outputs import STATS_NAME, FeedLock, OutputPaths
 from summarise.pipeline import process
+from summarise.resume import FeedState, reconcile_errors, resume_key
 from summarise.schema import Record
 
 DEDUP_WINDOW = 10_000
+WaitHook = Callable[[str], None] | None
 
 
 def parse_shard(value: str) -> tuple[int, int]:
@@ -72,7 +70,9 @@ class RunOptions:
     strict: bool = False
     """Drop quotes not found in the article."""
     max_tokens_per_run: int | None = None
-    """Stop admitting articles once this many tokens are spent."""
+    """Token budget: articles are admitted only while it can hold their worst case."""
+    supersede: bool = False
+    """Replace records of another model or prompt in the feed instead of refusing to."""
 
 
 @dataclass
@@ -132,6 +132,9 @@ class DeduplicatingBackend:
     async def aclose(self) -> None:
         await self.inner.aclose()
 
+    def describe(self) -> str | None:
+        return self.inner.describe()
+
     async def summarise(self, article: CleanArticle) -> tuple[Extraction, str]:
         key = hashlib.sha256(
             "\0".join((article.title or "", article.published or "", article.text)).encode()
@@ -154,26 +157,54 @@ class DeduplicatingBackend:
         return result
 
 
+HEARTBEAT_S = 10.0
+
+
+def _every(
+    interval_s: float, say: Callable[[], str | None], on_wait: WaitHook
+) -> asyncio.Task[None]:
+    """A background task that calls ``on_wait(say())`` every ``interval_s`` while ``say``
+    has something to say (None: nothing to report this time)."""
+
+    async def tick() -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            message = say()
+            if message and on_wait is not None:
+                on_wait(message)
+
+    return asyncio.create_task(tick())
+
+
 async def run_batch(
     raws: Iterable[RawArticle],
     backend: Backend,
     writer: FeedWriter,
     *,
     options: RunOptions,
-    index: ResumeIndex | None = None,
+    state: FeedState | None = None,
     on_update: Callable[[RunStats], None] | None = None,
+    on_wait: WaitHook = None,
     stats: RunStats | None = None,
 ) -> RunStats:
     """Process every article once; raises ``FatalError`` (after stopping) if one occurs.
 
-    Pass ``stats`` to keep the counts when a ``FatalError`` ends the run.
+    Pass ``stats`` to keep the counts when a ``FatalError`` ends the run. With a token
+    budget (``summarise.budget``), running out of it stops admitting articles and lets the
+    ones in flight finish before the run ends with ``stats.stopped`` set.
     """
     stats = stats if stats is not None else RunStats()
+    state = state if state is not None else FeedState()
+    config = (backend.model, backend.prompt_version)
     started = time.monotonic()
     dedup = DeduplicatingBackend(backend)
     slots = asyncio.Semaphore(options.concurrency)
-    tasks: set[asyncio.Task[None]] = set()
+    tasks: dict[asyncio.Task[None], float] = {}  # task -> when it started
     fatal: list[FatalError] = []
+    last_done = [started]
+    budget_over: list[BudgetReached] = []
+    if options.max_tokens_per_run is not None:
+        current_budget.set(TokenBudget(options.max_tokens_per_run))  # tasks inherit it
 
     def notify() -> None:
         stats.wall_s = round(time.monotonic() - started, 3)
@@ -181,20 +212,34 @@ async def run_batch(
         if on_update:
             on_update(stats)
 
+    def waiting() -> str | None:
+        now = time.monotonic()
+        if not tasks or now - last_done[0] < HEARTBEAT_S:
+            return None
+        oldest = now - min(tasks.values())
+        return f"waiting for the endpoint: {len(tasks)} requests in flight, oldest {oldest:.0f} s"
+
     async def work(raw: RawArticle) -> None:
         try:
             result = await process(raw, dedup, strict=options.strict)
+            if isinstance(result, Record):
+                result.supersedes = state.superseded(result.id, config)
             writer.write(result)
+        except BudgetReached as exc:  # this article is redone by the next run
+            budget_over.append(exc)
+            return
         except FatalError as exc:
             fatal.append(exc)
             return
-        except OSError as exc:  # a feed that cannot be written: nothing more is worth asking
-            fatal.append(WriteError(f"cannot write the feed or errors file: {exc}"))
+        except Exception as exc:  # a bug past the pipeline: stop rather than lose the article
+            fatal.append(FatalError(f"internal error: {type(exc).__name__}: {exc}"))
             return
         finally:
             slots.release()
             stats.in_flight -= 1
+        last_done[0] = time.monotonic()
         if isinstance(result, Record):
+            state.note(result.id, config)
             stats.ok += 1
             usage = result.provenance.usage
         else:
@@ -206,38 +251,36 @@ async def run_batch(
         stats.cached_tokens += usage.cached_tokens
         notify()
 
-    def over_budget() -> bool:
-        return options.max_tokens_per_run is not None and stats.tokens >= options.max_tokens_per_run
-
+    heartbeat = _every(HEARTBEAT_S, waiting, on_wait)
     try:
         for raw in raws:
             if not in_shard(raw.id, options.shard):
                 continue
             key = resume_key(raw.id, raw.sha256, backend.prompt_version, backend.model)
-            if index is not None and index.should_skip(key, options.retry_errors):
+            if state.should_skip(key, options.retry_errors):
                 stats.skipped += 1
                 continue
             await slots.acquire()
-            if fatal:
-                break
-            if over_budget():
-                stats.stopped = f"token budget of {options.max_tokens_per_run} reached"
+            if fatal or budget_over:
                 break
             stats.in_flight += 1
             task = asyncio.create_task(work(raw))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-        while tasks and not fatal:
+            tasks[task] = time.monotonic()
+            task.add_done_callback(lambda done: tasks.pop(done, None))
+        while tasks and not fatal:  # out of budget: what is in flight still finishes
             await asyncio.wait(set(tasks), return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in tasks:
+        heartbeat.cancel()
+        pending = list(tasks)
+        for task in pending:
             task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(heartbeat, *pending, return_exceptions=True)
         notify()
     if fatal:
         stats.stopped = str(fatal[0])
         raise fatal[0]
+    if budget_over:
+        stats.stopped = budget_over[0].message
     return stats
 
 
@@ -246,18 +289,19 @@ class Job:
     """A whole run: inputs, outputs and options (what ``summarise run`` does)."""
 
     inputs: list[str]
-    output: str = "outputs/summaries.jsonl"
+    output: str = DEFAULT_FEED
     errors: str | None = None
     options: RunOptions = field(default_factory=RunOptions)
+    stdin_format: InputFormat = "text"
+    """What ``-`` (stdin) holds: one article (text or HTML), or JSONL lines."""
 
     @property
-    def errors_path(self) -> Path:
-        return Path(self.errors) if self.errors else default_errors_path(self.output)
-
-    @property
-    def stats_path(self) -> Path:
-        base = self.errors_path.parent if self.output == STDOUT else Path(self.output).parent
-        return base / "run-stats.json"
+    def outputs(self) -> OutputPaths:
+        errors = Path(self.errors) if self.errors else default_errors_path(self.output)
+        feed = Path(self.output)
+        beside_errors = self.output == STDOUT or feed.is_char_device()  # -o -, -o /dev/full
+        base = errors.parent if beside_errors else feed.parent
+        return OutputPaths(feed=self.output, errors=errors, stats=base / STATS_NAME)
 
 
 async def run_job(
@@ -266,32 +310,66 @@ async def run_job(
     *,
     stdin: BinaryIO | None = None,
     on_update: Callable[[RunStats], None] | None = None,
+    on_started: Callable[[Backend], None] | None = None,
+    on_wait: WaitHook = None,
 ) -> RunStats:
-    """Expand inputs, resume from existing outputs, run, and write ``run-stats.json``.
+    """Check the outputs, lock the feed, resume from it, run, and write ``run-stats.json``.
 
-    Raises ``InputError`` for inputs that name nothing, before anything is written.
+    Raises ``UsageError`` or ``InputError`` for outputs or inputs that cannot work, and
+    ``FeedBusy`` or ``FeedConflict`` for a feed this run may not write, before anything is
+    written or any request is sent.
     """
-    paths = check_inputs(job.inputs)
-    index = ResumeIndex.load(job.output, job.errors_path)
+    outputs = job.outputs
+    outputs.check(job.inputs)
+    paths = check_inputs(job.inputs, exclude=outputs.files())
     stats = RunStats()
-    try:
-        await backend.start()  # inside: a backend that fails to start is still closed
-        with FeedWriter(job.output, job.errors_path) as writer:
+    with FeedLock(outputs.lock, job.output):
+        state = FeedState.load(job.output, outputs.errors)
+        state.check_config(
+            (backend.model, backend.prompt_version),
+            supersede=job.options.supersede,
+            feed=job.output,
+        )
+        _reconcile(outputs, state)
+        probing = _every(HEARTBEAT_S, lambda: f"waiting for {backend.endpoint} to answer", on_wait)
+        try:
             try:
+                await backend.start()  # inside: a backend that fails to start is still closed
+            finally:
+                probing.cancel()
+            if on_started is not None:
+                on_started(backend)
+            with FeedWriter(job.output, outputs.errors) as writer:
                 await run_batch(
-                    read(paths, stdin),
+                    read(paths, stdin, stdin_format=job.stdin_format),
                     backend,
                     writer,
                     options=job.options,
-                    index=index,
+                    state=state,
                     on_update=on_update,
+                    on_wait=on_wait,
                     stats=stats,
                 )
-            finally:
-                if job.options.retry_errors and job.output != STDOUT:
-                    compact_errors(job.errors_path, load_keys(Path(job.output)))
-    finally:
-        await backend.aclose()
-        job.stats_path.parent.mkdir(parents=True, exist_ok=True)
-        job.stats_path.write_text(json.dumps(stats.to_dict(), indent=2) + "\n", encoding="utf-8")
+        finally:
+            await backend.aclose()
+            _reconcile(outputs, state)
+            _write_stats(outputs.stats, stats)
     return stats
+
+
+def _reconcile(outputs: OutputPaths, state: FeedState) -> None:
+    try:
+        reconcile_errors(outputs.errors, state.current)
+    except OSError as exc:
+        raise WriteError(f"cannot rewrite the errors file {outputs.errors}: {exc}") from exc
+
+
+def _write_stats(path: Path, stats: RunStats) -> None:
+    """Replace ``run-stats.json`` whole or not at all (a full disk keeps the old one)."""
+    tmp = path.with_name(path.name + ".tmp")
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(stats.to_dict(), indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    with contextlib.suppress(OSError):
+        tmp.unlink(missing_ok=True)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import signal
 import sys
 from collections.abc import Iterator
 from enum import StrEnum
@@ -37,7 +39,7 @@ from summarise.config import (
     EndpointOptions,
     resolve_settings,
 )
-from summarise.errors import ExitCode, FatalError, UsageError
+from summarise.errors import ExitCode, FatalError, OutputClosed, Terminated, UsageError
 from summarise.ingest import check_inputs, count_articles, read
 from summarise.schema import errors_schema, feed_schema, model_facing_schema
 
@@ -65,6 +67,12 @@ class FormatChoice(StrEnum):
     text = "text"
 
 
+class StdinFormat(StrEnum):
+    text = "text"
+    html = "html"
+    jsonl = "jsonl"
+
+
 class SchemaChoice(StrEnum):
     feed = "feed"
     model = "model"
@@ -82,6 +90,10 @@ def exit_codes() -> Iterator[None]:
     """The one place where errors become messages and exit codes."""
     try:
         yield
+    except OutputClosed as exc:  # `| head`: end quietly, as Unix tools do
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(exc.exit_code) from exc
     except FatalError as exc:
         raise fail(exc.message, exc.exit_code) from exc
     except KeyboardInterrupt as exc:
@@ -111,6 +123,14 @@ def run(
         str | None,
         typer.Option(help="Errors file. Default: beside the feed as NAME.errors.jsonl."),
     ] = None,
+    input_format: Annotated[
+        StdinFormat,
+        typer.Option(
+            "--format",
+            help="What stdin ('-') holds: one text or HTML article, or JSONL lines. "
+            "Files are told by their extension.",
+        ),
+    ] = StdinFormat.text,
     backend: Annotated[
         BackendChoice,
         typer.Option(
@@ -160,6 +180,13 @@ def run(
         bool, typer.Option(help="Retry articles already in the errors file.")
     ] = False,
     strict: Annotated[bool, typer.Option(help="Drop quotes not found in the article.")] = False,
+    supersede: Annotated[
+        bool,
+        typer.Option(
+            help="The feed holds records of another model or prompt: replace them (each new "
+            "line says what it supersedes) instead of refusing to run."
+        ),
+    ] = False,
     max_tokens_per_run: Annotated[
         int | None, typer.Option(min=1, help="Stop cleanly once this many tokens are spent.")
     ] = None,
@@ -184,6 +211,14 @@ def run(
             min=0.001,
             help=f"Seconds per model call. Default: {_REMOTE.timeout_s:g}; "
             f"{_LOCAL.timeout_s:g} with --backend local.",
+        ),
+    ] = None,
+    probe_timeout: Annotated[
+        float | None,
+        typer.Option(
+            min=0.001,
+            help=f"Seconds each start-up probe request may take. Default: "
+            f"{_REMOTE.probe_timeout_s:g}; {_LOCAL.probe_timeout_s:g} with --backend local.",
         ),
     ] = None,
     max_tokens: Annotated[
@@ -223,6 +258,7 @@ def run(
             gguf=gguf,
             concurrency=concurrency,
             timeout_s=timeout,
+            probe_timeout_s=probe_timeout,
             **endpoint,
         )
         options = RunOptions(
@@ -231,9 +267,16 @@ def run(
             retry_errors=retry_errors,
             strict=strict,
             max_tokens_per_run=max_tokens_per_run,
+            supersede=supersede,
         )
         check_inputs(inputs)
-        job = Job(inputs=inputs, output=output, errors=errors, options=options)
+        job = Job(
+            inputs=inputs,
+            output=output,
+            errors=errors,
+            options=options,
+            stdin_format=input_format.value,
+        )
         chosen = make_backend(settings)
         if chosen.name == "offline":
             err.print(OFFLINE_NOTICE, style="yellow", highlight=False)
@@ -241,7 +284,7 @@ def run(
             err.print(f"endpoint {chosen.endpoint}, model {chosen.model}", highlight=False)
         stats = _run_with_progress(job, chosen, progress=progress, verbose=verbose)
     _print_summary(stats, job)
-    if stats.stopped:
+    if stats.stopped:  # only the token budget stops a run without an error
         raise typer.Exit(ExitCode.BUDGET)
     raise typer.Exit(ExitCode.FAILED if stats.failed else ExitCode.OK)
 
@@ -274,7 +317,8 @@ def _run_with_progress(job: Job, backend: Backend, *, progress: bool, verbose: b
         bar.update(task, completed=stats.done + stats.skipped, line=line)
 
     async def count() -> None:
-        expected = await asyncio.to_thread(count_articles, check_inputs(job.inputs))
+        paths = check_inputs(job.inputs, exclude=job.outputs.files())
+        expected = await asyncio.to_thread(count_articles, paths)
         if expected is not None:
             shards = job.options.shard[1] if job.options.shard else 1
             total.append(-(-expected // shards))  # a shard's share, rounded up
@@ -286,13 +330,33 @@ def _run_with_progress(job: Job, backend: Backend, *, progress: bool, verbose: b
         if show:
             counting = asyncio.create_task(count())
             counting.add_done_callback(lambda t: t.cancelled() or t.exception())
-        if verbose and backend.name != "offline":
-            from summarise.backends.openai import OpenAIBackend  # loads the HTTP stack
+        loop, running = asyncio.get_running_loop(), asyncio.current_task()
+        terminated: list[int] = []
 
-            if isinstance(backend, OpenAIBackend):
-                caps = await backend.client.capabilities()
-                err.print(f"probe: {caps.describe()}", highlight=False)
-        return await run_job(job, backend, stdin=stdin, on_update=update)
+        def on_sigterm() -> None:
+            terminated.append(signal.SIGTERM)
+            if running is not None:
+                running.cancel()
+
+        loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+        try:
+            return await run_job(
+                job, backend, stdin=stdin, on_update=update, on_started=started, on_wait=say
+            )
+        except asyncio.CancelledError:
+            if terminated:  # like Ctrl-C: what is finished is kept, the stats are written
+                raise Terminated(
+                    "terminated: finished articles are saved; run again to resume"
+                ) from None
+            raise
+
+    def started(ready: Backend) -> None:
+        found = ready.describe() if verbose else None
+        if found:
+            err.print(f"probe: {found}", markup=False, highlight=False)
+
+    def say(message: str) -> None:
+        err.print(message, markup=False, highlight=False)
 
     with bar:
         return asyncio.run(main())
@@ -306,6 +370,8 @@ def _duration(seconds: float) -> str:
 
 def _print_summary(stats: RunStats, job: Job) -> None:
     table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(no_wrap=True)
+    table.add_column(overflow="fold")  # paths whole, never cut with an ellipsis
     table.add_row("articles", f"{stats.ok} ok, {stats.failed} failed, {stats.skipped} already done")
     if stats.deduplicated:
         table.add_row("duplicates", f"{stats.deduplicated} sent once")
@@ -321,10 +387,10 @@ def _print_summary(stats: RunStats, job: Job) -> None:
     table.add_row("wall time", f"{stats.wall_s:.2f} s{rate}")
     if stats.errors:
         table.add_row("errors", ", ".join(f"{code}: {n}" for code, n in stats.errors.most_common()))
-    table.add_row("feed", "stdout" if job.output == "-" else job.output)
-    table.add_row("errors file", str(job.errors_path))
+    table.add_row("feed", Text("stdout" if job.output == "-" else job.output))
+    table.add_row("errors file", Text(str(job.outputs.errors)))
     if stats.stopped:
-        table.add_row("stopped", f"{stats.stopped} (run again to continue)")
+        table.add_row("stopped", Text(f"{stats.stopped} (run again to continue)"))
     err.print(table)
 
 
@@ -382,11 +448,12 @@ def eval_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
 ) -> None:
     """Score a feed against hand-written gold annotations, field by field."""
-    if not feed.is_file():
-        raise fail(f"feed not found: {feed}")
-    if not gold.is_dir():
-        raise fail(f"gold folder not found: {gold}")
-    report = evaluation.evaluate(evaluation.read_feed(feed), evaluation.load_gold(gold))
+    with exit_codes():
+        if not feed.is_file():
+            raise UsageError(f"feed not found: {feed}")
+        if not gold.is_dir():
+            raise UsageError(f"gold folder not found: {gold}")
+        report = evaluation.evaluate(evaluation.read_feed(feed), evaluation.load_gold(gold))
     typer.echo(report.model_dump_json(indent=2) if as_json else evaluation.format_table(report))
 
 

@@ -42,13 +42,15 @@ class BackendDefaults:
     """Requests in flight."""
     timeout_s: float
     """Seconds per model call."""
+    probe_timeout_s: float
+    """Seconds per start-up probe request (a local model answers its first one slowly)."""
 
 
 BACKEND_DEFAULTS: Mapping[BackendName, BackendDefaults] = {
-    "openai": BackendDefaults(concurrency=8, timeout_s=120.0),
-    "offline": BackendDefaults(concurrency=8, timeout_s=120.0),
+    "openai": BackendDefaults(concurrency=8, timeout_s=120.0, probe_timeout_s=15.0),
+    "offline": BackendDefaults(concurrency=8, timeout_s=120.0, probe_timeout_s=15.0),
     # llama.cpp's server runs one request at a time on a CPU; a long article takes minutes.
-    "local": BackendDefaults(concurrency=1, timeout_s=600.0),
+    "local": BackendDefaults(concurrency=1, timeout_s=600.0, probe_timeout_s=120.0),
 }
 
 
@@ -59,7 +61,11 @@ class EndpointConfig:
     model: str = DEFAULT_MODEL
     base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)
-    timeout_s: float = 120.0
+    timeout_s: float = BACKEND_DEFAULTS["openai"].timeout_s
+    """Wall-clock deadline of one model call: connect, the wait and the whole body."""
+    probe_timeout_s: float = BACKEND_DEFAULTS["openai"].probe_timeout_s
+    """Wall-clock deadline of each start-up probe request (``/models``, the
+    ``response_format`` checks); an endpoint that answers none in time stops the run."""
     max_attempts: int = 3
     """Model calls per article, re-asks included."""
     max_retries: int = 6
@@ -131,6 +137,7 @@ def resolve_settings(
     gguf: Path | None = None,
     concurrency: int | None = None,
     timeout_s: float | None = None,
+    probe_timeout_s: float | None = None,
     env: Mapping[str, str] | None = None,
     **options: Unpack[EndpointOptions],
 ) -> Settings:
@@ -155,6 +162,7 @@ def resolve_settings(
         base_url=resolved_url,
         api_key=api_key,
         timeout_s=timeout_s or defaults.timeout_s,
+        probe_timeout_s=probe_timeout_s or defaults.probe_timeout_s,
         **options,
     )
     return Settings(

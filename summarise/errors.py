@@ -30,8 +30,14 @@ class ExitCode(IntEnum):
     """The run could not go on."""
     BUDGET = 3
     """Stopped by ``--max-tokens-per-run``: run again to continue."""
+    WRITE_FAILED = 4
+    """The feed or errors file could not be written (full disk, I/O error): the run stopped."""
     INTERRUPTED = 130
     """Ctrl-C: finished articles are kept; run again to resume."""
+    OUTPUT_CLOSED = 141
+    """Stdout was closed by its reader (``| head``): the run ended quietly, like Unix tools."""
+    TERMINATED = 143
+    """SIGTERM: as Ctrl-C, finished articles are kept; run again to resume."""
 
 
 class SummariseError(Exception):
@@ -114,6 +120,33 @@ class LocalServerDied(LocalModelError):
 
 
 class WriteError(FatalError):
-    """The feed or the errors file cannot be written (full disk, closed pipe, I/O error)."""
+    """The feed or the errors file cannot be written (full disk, I/O error)."""
 
     default_code, default_stage = "write_failed", "write"
+    exit_code = ExitCode.WRITE_FAILED
+
+
+class OutputClosed(WriteError):
+    """Stdout, where the feed goes, was closed by its reader: end quietly."""
+
+    default_code = "output_closed"
+    exit_code = ExitCode.OUTPUT_CLOSED
+
+
+class FeedBusy(FatalError):
+    """Another run holds the lock on this feed."""
+
+    default_code, default_stage = "feed_locked", "setup"
+
+
+class FeedConflict(FatalError):
+    """The feed holds records made by another model or prompt than this run's."""
+
+    default_code, default_stage = "feed_conflict", "setup"
+
+
+class Terminated(FatalError):
+    """SIGTERM: the run stopped like on Ctrl-C, keeping what is finished."""
+
+    default_code = "terminated"
+    exit_code = ExitCode.TERMINATED

@@ -82,9 +82,20 @@ def load_gold(directory: str | Path) -> dict[str, Gold]:
     """Every ``*.json`` directly in ``directory``, by article id."""
     gold: dict[str, Gold] = {}
     for path in sorted(Path(directory).glob("*.json")):
-        entry = Gold.model_validate_json(path.read_text(encoding="utf-8"))
+        try:
+            entry = Gold.model_validate_json(path.read_bytes())
+        except (OSError, ValidationError) as exc:
+            raise FeedError(f"{path}: not a gold annotation: {_first_problem(exc)}") from exc
         gold[entry.id] = entry
     return gold
+
+
+def _first_problem(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        problem = exc.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"])
+        return f"{where}: {problem['msg']}" if where else str(problem["msg"])
+    return str(exc)
 
 
 class FeedError(FatalError):
@@ -151,13 +162,16 @@ def read_feed(path: str | Path) -> Iterator[dict[str, Any]]:
 
     Raises ``FeedError`` (file and line number, what is wrong) for a line it cannot read.
     """
-    with open(path, encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            if line.strip():
-                yield _scored_fields(line, f"{path}:{number}")
+    try:
+        with open(path, "rb") as fh:
+            for number, line in enumerate(fh, start=1):
+                if line.strip():
+                    yield _scored_fields(line, f"{path}:{number}")
+    except OSError as exc:
+        raise FeedError(f"cannot read the feed {path}: {exc}") from exc
 
 
-def _scored_fields(line: str, where: str) -> dict[str, Any]:
+def _scored_fields(line: bytes, where: str) -> dict[str, Any]:
     try:
         return FeedLine.model_validate_json(line).model_dump()
     except ValidationError as exc:

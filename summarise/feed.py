@@ -1,13 +1,15 @@
-"""Feed: the JSONL output, the errors file beside it, and the resume index over both.
+"""Feed: the JSONL output and the errors file beside it, written one whole line at a time.
 
-Every input ends as exactly one line in one of the two files. Lines are appended and
-flushed one at a time, so a crash loses at most the line being written; on restart a torn
-last line is cut off and the article it belonged to is simply done again.
+Every input ends as exactly one line in one of the two files. Each line is appended and
+flushed on its own; a write that fails part-way (a full disk) is cut back to the last whole
+line at once, and on restart a torn last line left by a crash is cut off, so a reader never
+sees half a record. A failed write stops the run (``WriteError``); a closed stdout (``| head``)
+ends it quietly (``OutputClosed``).
 """
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import json
 import os
 import sys
@@ -17,6 +19,7 @@ from typing import IO, Any
 
 import jsonlines
 
+from summarise.errors import OutputClosed, WriteError
 from summarise.schema import ErrorRecord, Record
 
 STDOUT = "-"
@@ -28,14 +31,6 @@ def default_errors_path(feed: str) -> Path:
         return Path("outputs") / "errors.jsonl"
     path = Path(feed)
     return path.with_name(f"{path.stem}.errors{path.suffix or '.jsonl'}")
-
-
-def resume_key(
-    article_id: str, sha256: str, prompt_version: str | None, model: str | None
-) -> bytes:
-    """A 16-byte digest per article, so the index of a million-line feed stays small."""
-    raw = "\0".join((article_id, sha256, prompt_version or "", model or ""))
-    return hashlib.blake2b(raw.encode("utf-8"), digest_size=16).digest()
 
 
 def repair_torn_tail(path: Path) -> bool:
@@ -77,94 +72,71 @@ def iter_lines(path: Path) -> Iterator[dict[str, Any]]:
         yield from reader.iter(type=dict, skip_invalid=True, skip_empty=True)
 
 
-def _key_of(line: dict[str, Any]) -> bytes | None:
+class _LineFile:
+    """One JSONL file opened for appending whole lines."""
+
+    def __init__(self, fh: IO[bytes], name: str) -> None:
+        self.fh = fh
+        self.name = name
+
+    def append(self, line: bytes) -> None:
+        seekable = self.fh.seekable()
+        end = self.fh.seek(0, os.SEEK_END) if seekable else 0
+        try:
+            self.fh.write(line)
+            self.fh.flush()
+        except BrokenPipeError as exc:
+            raise OutputClosed(f"{self.name} was closed by the reader") from exc
+        except OSError as exc:
+            if seekable:  # cut a partly written line back off, so no reader ever sees it
+                with contextlib.suppress(OSError):
+                    self.fh.truncate(end)
+            raise WriteError(f"cannot write {self.name}: {exc}") from exc
+
+
+def encode_line(result: Record | ErrorRecord) -> bytes:
+    """One compact JSON line; text that UTF-8 cannot carry (lone surrogates) is escaped."""
+    data = result.model_dump(mode="json")
     try:
-        if "provenance" in line:
-            prov = line["provenance"]
-            return resume_key(
-                line["id"], line["source"]["sha256"], prov["prompt_version"], prov["model"]
-            )
-        return resume_key(
-            line["id"], line["source"]["sha256"], line.get("prompt_version"), line.get("model")
-        )
-    except (KeyError, TypeError):
-        return None
-
-
-def load_keys(path: Path) -> set[bytes]:
-    return {key for line in iter_lines(path) if (key := _key_of(line)) is not None}
-
-
-class ResumeIndex:
-    """What a previous run with the same outputs already finished."""
-
-    def __init__(self, done: set[bytes], failed: set[bytes]) -> None:
-        self.done = done
-        self.failed = failed
-
-    @classmethod
-    def load(cls, feed: str, errors: Path) -> ResumeIndex:
-        done = load_keys(Path(feed)) if feed != STDOUT else set()
-        return cls(done, load_keys(errors))
-
-    def should_skip(self, key: bytes, retry_errors: bool) -> bool:
-        return key in self.done or (key in self.failed and not retry_errors)
-
-
-def compact_errors(errors: Path, done: set[bytes]) -> int:
-    """Drop error lines whose article has since succeeded (``--retry-errors``), atomically."""
-    if not errors.is_file() or not done:
-        return 0
-    kept: list[bytes] = []
-    dropped = 0
-    with open(errors, "rb") as fh:
-        for raw in fh:
-            if not raw.strip():
-                continue
-            try:
-                key = _key_of(json.loads(raw))
-            except ValueError:
-                key = None
-            if key is not None and key in done:
-                dropped += 1
-            else:
-                kept.append(raw if raw.endswith(b"\n") else raw + b"\n")
-    if dropped:
-        tmp = errors.with_name(errors.name + ".tmp")
-        tmp.write_bytes(b"".join(kept))
-        os.replace(tmp, errors)
-    return dropped
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        return (text + "\n").encode("utf-8")
+    except UnicodeEncodeError:
+        return (json.dumps(data, separators=(",", ":")) + "\n").encode("ascii")
 
 
 class FeedWriter:
-    """Appends records to the feed and error records to the errors file, flushing each."""
+    """Appends records to the feed and error records to the errors file, one whole line each."""
 
     def __init__(self, feed: str, errors: Path) -> None:
         self.feed_name = feed
         self.errors_path = errors
-        self._feed_fh: IO[str]
-        if feed == STDOUT:
-            self._feed_fh = sys.stdout
-        else:
-            Path(feed).parent.mkdir(parents=True, exist_ok=True)
-            repair_torn_tail(Path(feed))
-            self._feed_fh = open(feed, "a", encoding="utf-8")  # noqa: SIM115 (closed in close())
-        errors.parent.mkdir(parents=True, exist_ok=True)
-        repair_torn_tail(errors)
-        self._errors_fh = open(errors, "a", encoding="utf-8")  # noqa: SIM115
-        self._feed = jsonlines.Writer(self._feed_fh, compact=True, flush=True)
-        self._errors = jsonlines.Writer(self._errors_fh, compact=True, flush=True)
+        self._owned: list[IO[bytes]] = []
+        try:
+            self._feed = (
+                self._open(feed) if feed != STDOUT else _LineFile(sys.stdout.buffer, "stdout")
+            )
+            self._errors = self._open(str(errors))
+        except OSError as exc:
+            self.close()
+            raise WriteError(f"cannot open the outputs: {exc}") from exc
+
+    def _open(self, name: str) -> _LineFile:
+        path = Path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        repair_torn_tail(path)
+        fh = open(path, "ab")  # noqa: SIM115 (closed in close())
+        self._owned.append(fh)
+        return _LineFile(fh, name)
 
     def write(self, result: Record | ErrorRecord) -> None:
         target = self._feed if isinstance(result, Record) else self._errors
-        target.write(result.model_dump(mode="json"))
+        target.append(encode_line(result))
 
     def close(self) -> None:
-        self._feed.close()
-        self._errors.close()
-        if self._feed_fh is not sys.stdout:
-            self._feed_fh.close()
-        self._errors_fh.close()
+        for fh in self._owned:
+            with contextlib.suppress(OSError):
+                fh.close()
+        self._owned.clear()
 
     def __enter__(self) -> FeedWriter:
         return self

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -22,8 +23,11 @@ Message = dict[str, str]
 # repository root (the design card's layout).
 _CANDIDATES = (Path(__file__).parent / "prompts", Path(__file__).parent.parent / "prompts")
 
-# An article that contains our closing delimiter must not be able to end the data block.
-_DELIMITER_ESCAPES = {"<article>": "<article\u200b>", "</article>": "</article\u200b>"}
+# An article that contains our delimiters in any case or spacing ("</ARTICLE>",
+# "< /article >", "<article id=x>") must not be able to end the data block: a zero-width
+# space goes before the ">" ("</article>" -> "</article\u200b>"). Nothing else changes.
+_DELIMITER = re.compile(r"<\s*/?\s*article(?:\s[^<>]{0,80})?>", re.IGNORECASE)
+_ESCAPE = "\u200b"
 
 
 def prompts_dir() -> Path:
@@ -70,9 +74,13 @@ def prompt_version() -> str:
 
 
 def escape_article(text: str) -> str:
-    for needle, replacement in _DELIMITER_ESCAPES.items():
-        text = text.replace(needle, replacement)
-    return text
+    """The text with every ``<article>`` / ``</article>`` look-alike defused."""
+    return _DELIMITER.sub(_escape_delimiter, text)
+
+
+def _escape_delimiter(match: re.Match[str]) -> str:
+    found = match.group(0)
+    return found if found.endswith(f"{_ESCAPE}>") else f"{found[:-1]}{_ESCAPE}>"
 
 
 def build_messages(

@@ -270,8 +270,19 @@ class RecordWarning(BaseModel):
     message: str = Field(description="What happened, for a person.")
 
 
+class Superseded(BaseModel):
+    """The record a feed line replaces: made for the same id by another model or prompt."""
+
+    model: str | None
+    prompt_version: str | None
+
+
 class Record(BaseModel):
-    """One line of the feed: a summarised article."""
+    """One line of the feed: a summarised article.
+
+    The feed holds one current record per id: the last line for an id is the current one,
+    and a line that replaces a record of another model or prompt says so in ``supersedes``.
+    """
 
     schema_version: Literal["2"] = SCHEMA_VERSION
     id: str
@@ -280,6 +291,11 @@ class Record(BaseModel):
     summary: Summary
     provenance: Provenance
     warnings: list[RecordWarning] = Field(default_factory=list)
+    supersedes: Superseded | None = Field(
+        default=None,
+        description="Set when this line replaces the id's earlier record made by another "
+        "model or prompt version (run with --supersede); null otherwise.",
+    )
 
 
 Stage = Literal["ingest", "clean", "prompt", "model", "validate", "ground", "write"]

@@ -40,18 +40,37 @@ def test_shards_split_the_input_without_overlap_and_deterministically(tmp_path: 
     assert ids(again) == shards[2]
 
 
-def test_token_budget_stops_the_run_cleanly_and_a_rerun_finishes(tmp_path: Path) -> None:
+def many_articles(path: Path, copies: int) -> Path:
+    """The seeds ``copies`` times over as one JSONL file, each copy distinct by its title
+    (so that none is deduplicated)."""
+    texts = [p.read_text(encoding="utf-8") for p in sorted(EXAMPLES.glob("*.txt"))]
+    lines = [
+        json.dumps({"id": f"a{n}", "title": f"Copy {n}", "text": texts[n % len(texts)]})
+        for n in range(copies)
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("concurrency", ["8", "32"])
+def test_the_token_budget_is_never_overspent_and_a_rerun_finishes(
+    tmp_path: Path, concurrency: str
+) -> None:
+    articles = many_articles(tmp_path / "in.jsonl", 30)
     feed = tmp_path / "feed.jsonl"
+    budget = ["--max-tokens-per-run", "20000", "--concurrency", concurrency]
     with MockServer(MockConfig()) as server:
-        stopped = run_mock(server, feed, "--concurrency", "1", "--max-tokens-per-run", "1")
-        first = ids(feed)
-        resumed = run_mock(server, feed, "--concurrency", "1")
+        stopped = run_against(server, str(articles), "-o", str(feed), *budget)
+        spent = json.loads((tmp_path / "run-stats.json").read_text())
+        served = server.stats
+        resumed = run_against(server, str(articles), "-o", str(feed))
     assert stopped.exit_code == 3, stopped.stderr
-    assert "token budget of 1 reached" in stopped.stderr and "run again" in stopped.stderr
-    assert len(first) == 1  # the budget is checked before each new article is sent
-    stats = json.loads((tmp_path / "run-stats.json").read_text())
-    assert resumed.exit_code == 0 and stats["skipped"] == 1 and stats["ok"] == 4
-    assert sorted(ids(feed)) == SEED_IDS
+    assert "token budget of 20000 reached" in stopped.stderr and "run again" in stopped.stderr
+    assert 0 < spent["ok"] < 30
+    assert spent["prompt_tokens"] + spent["completion_tokens"] <= 20000
+    assert served.chat_requests >= spent["ok"]
+    assert resumed.exit_code == 0
+    assert sorted(ids(feed)) == sorted(f"a{n}" for n in range(30))  # each once
 
 
 def test_errors_are_retried_only_when_asked_and_then_leave_the_errors_file(

@@ -26,7 +26,7 @@ GOLD = {
 
 
 def _text(data: bytes, **kw: str) -> RawArticle:
-    return RawArticle("t", None, data, "text", **kw)  # type: ignore[arg-type]
+    return RawArticle("t", None, data, "text", **kw)
 
 
 def _cleaned(stem: str) -> tuple[list[str], CleanArticle]:

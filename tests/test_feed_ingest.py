@@ -8,20 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from summarise.feed import (
-    ResumeIndex,
-    compact_errors,
-    default_errors_path,
-    repair_torn_tail,
-    resume_key,
-)
+from summarise.feed import default_errors_path, repair_torn_tail
 from summarise.ingest import InputError, check_inputs, count_articles, read
+from summarise.resume import FeedState, id_key, reconcile_errors, resume_key
 from tests.helpers import EXAMPLES
 
 
-def test_folder_glob_and_file_inputs_expand_in_order(tmp_path: Path) -> None:
-    paths = check_inputs([str(EXAMPLES), str(EXAMPLES / "00[01]*.txt")])
-    assert len(paths) == 7 and paths[0].endswith("000_5132f6c47e1c0e2b.txt")
+def test_folder_glob_and_file_inputs_expand_in_order_each_file_once() -> None:
+    paths = check_inputs([str(EXAMPLES / "001_708934a6f6b6cdcb.txt"), str(EXAMPLES)])
+    assert len(paths) == 5 and paths[0].endswith("001_708934a6f6b6cdcb.txt")
+    assert paths[1].endswith("000_5132f6c47e1c0e2b.txt")
+    assert check_inputs([str(EXAMPLES / "00[01]*.txt")])[1].endswith("001_708934a6f6b6cdcb.txt")
 
 
 @pytest.mark.parametrize("bad", ["no/such/file.txt", "no/such/*.txt"])
@@ -49,11 +46,16 @@ def test_jsonl_lines_become_articles_and_a_broken_line_an_error(tmp_path: Path) 
     assert articles[0].published == "2024-01-02" and articles[0].url == "http://x"
 
 
-def test_stdin_takes_plain_text_or_jsonl() -> None:
+def test_stdin_is_one_article_unless_told_it_is_jsonl() -> None:
     [plain] = read(["-"], io.BytesIO(b"Blinken met Lavrov."))
     assert (plain.id, plain.data) == ("stdin", b"Blinken met Lavrov.")
-    lines = read(["-"], io.BytesIO(b'\n{"id": "x", "text": "A"}\n{"id": "y", "text": "B"}\n'))
+    jsonl = b'\n{"id": "x", "text": "A"}\n{"id": "y", "text": "B"}\n'
+    [text] = read(["-"], io.BytesIO(jsonl))  # a first line starting with '{' is still text
+    assert (text.id, text.kind, text.data) == ("stdin", "text", jsonl)
+    lines = read(["-"], io.BytesIO(jsonl), stdin_format="jsonl")
     assert [a.id for a in lines] == ["x", "y"]
+    [html] = read(["-"], io.BytesIO(b"<p>Talks.</p>"), stdin_format="html")
+    assert html.kind == "html"
 
 
 def test_errors_file_sits_beside_the_feed() -> None:
@@ -86,7 +88,7 @@ def test_resume_index_skips_done_and_failed_unless_retrying(tmp_path: Path) -> N
     feed, errors = tmp_path / "f.jsonl", tmp_path / "f.errors.jsonl"
     feed.write_text(_line("a", "1") + "\n")
     errors.write_text(_line("b", "2", error=True) + "\n")
-    index = ResumeIndex.load(str(feed), errors)
+    index = FeedState.load(str(feed), errors)
     done, failed = resume_key("a", "1", "p", "m"), resume_key("b", "2", "p", "m")
     assert index.should_skip(done, retry_errors=False) and index.should_skip(
         done, retry_errors=True
@@ -98,11 +100,15 @@ def test_resume_index_skips_done_and_failed_unless_retrying(tmp_path: Path) -> N
     assert not index.should_skip(resume_key("a", "1", "p", "other"), retry_errors=False)
 
 
-def test_compacting_errors_drops_articles_that_later_succeeded(tmp_path: Path) -> None:
+def test_reconciling_drops_errors_of_ids_in_the_feed_and_keeps_the_last_per_id(
+    tmp_path: Path,
+) -> None:
     errors = tmp_path / "e.jsonl"
-    errors.write_text(_line("a", "1", error=True) + "\n" + _line("b", "2", error=True) + "\n")
-    assert compact_errors(errors, {resume_key("a", "1", "p", "m")}) == 1
-    assert [json.loads(x)["id"] for x in errors.read_text().splitlines()] == ["b"]
+    lines = [_line("a", "1", error=True), _line("b", "2", error=True), _line("b", "3", error=True)]
+    errors.write_text("\n".join(lines) + "\n")
+    assert reconcile_errors(errors, {id_key("a")}) == 2
+    [kept] = [json.loads(x) for x in errors.read_text().splitlines()]
+    assert (kept["id"], kept["source"]["sha256"]) == ("b", "3")
 
 
 def test_count_articles_matches_what_read_yields(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from summarise.mock import (
 from summarise.schema import ModelSummary
 
 ARTICLE = 'art-1: the minister said "we are ready to talk" on Wednesday.'
+CHAT = {"model": "mock-model", "messages": [{"role": "user", "content": ARTICLE}]}
 
 
 def client(server: MockServer, *, key: str = "k") -> openai.AsyncOpenAI:
@@ -121,6 +122,10 @@ FAULT_OUTCOMES: dict[str, Any] = {
     "length": lambda c: c.choices[0].finish_reason == "length",
     "refusal": lambda c: c.choices[0].message.refusal and c.choices[0].message.content is None,
     "empty_choices": lambda c: c.choices == [],
+    "hang": openai.APITimeoutError,
+    "trickle": openai.APITimeoutError,  # a byte a second: past the 0.3 s read timeout
+    "huge_body": json.JSONDecodeError,  # huge_body_bytes is 1 MiB here
+    "truncated_json": json.JSONDecodeError,
 }
 
 
@@ -132,7 +137,9 @@ def test_every_fault_has_an_expected_outcome() -> None:
 async def test_fault_matrix(fault: str) -> None:
     expected = FAULT_OUTCOMES[fault]
     async with (
-        MockServer(MockConfig(faults={"art-1": [fault]}, hang_s=2.0)) as server,
+        MockServer(
+            MockConfig(faults={"art-1": [fault]}, hang_s=2.0, huge_body_bytes=2**20)
+        ) as server,
         client(server) as c,
     ):
         if isinstance(expected, type):
@@ -141,6 +148,76 @@ async def test_fault_matrix(fault: str) -> None:
         else:
             assert expected(await ask(c))
         assert server.stats.faults == {fault: 1}
+
+
+async def test_models_fault_applies_to_every_models_request() -> None:
+    config = MockConfig(models_fault="truncated_json")
+    async with MockServer(config) as server, httpx2.AsyncClient(timeout=5.0) as http:
+        bodies = [(await http.get(f"{server.base_url}/models")).content for _ in range(2)]
+        assert (await http.post(f"{server.base_url}/chat/completions", json=CHAT)).is_success
+    assert bodies[0] == bodies[1] and bodies[0].startswith(b'{"object": "list"')
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(bodies[0])
+    assert server.stats.faults == {"models:truncated_json": 2}
+
+
+async def test_models_fault_hang_never_answers() -> None:
+    async with (
+        MockServer(MockConfig(models_fault="hang")) as server,
+        httpx2.AsyncClient(timeout=0.3) as http,
+    ):
+        started = time.monotonic()
+        with pytest.raises(httpx2.ReadTimeout):
+            await http.get(f"{server.base_url}/models")
+    assert time.monotonic() - started < 5
+
+
+async def test_huge_body_is_streamed_in_chunks_to_the_size_asked() -> None:
+    size = 3 * 2**20 + 5
+    config = MockConfig(models_fault="huge_body", huge_body_bytes=size)
+    received = 0
+    async with (
+        MockServer(config) as server,
+        httpx2.AsyncClient(timeout=5.0) as http,
+        http.stream("GET", f"{server.base_url}/models") as response,
+    ):
+        assert response.headers["transfer-encoding"] == "chunked"
+        assert "content-length" not in response.headers
+        async for chunk in response.aiter_raw():
+            received += len(chunk)
+    assert size - 2**16 < received <= size  # whole chunks of filler after the JSON's start
+
+
+async def test_trickle_sends_one_byte_per_interval() -> None:
+    config = MockConfig(models_fault="trickle", trickle_interval_s=0.05)
+    async with MockServer(config) as server, httpx2.AsyncClient(timeout=5.0) as http:
+        started = time.monotonic()
+        first: list[bytes] = []
+        async with http.stream("GET", f"{server.base_url}/models") as response:
+            async for chunk in response.aiter_raw():
+                first.append(chunk)
+                if len(first) == 3:
+                    break
+    assert [len(chunk) for chunk in first] == [1, 1, 1]
+    assert time.monotonic() - started >= 0.05 * 3
+
+
+@pytest.mark.parametrize("route", ["models", "chat"])
+async def test_status_fault_carries_the_configured_error_message(route: str) -> None:
+    message = "[/] and [bold red]x[/] verbatim"
+    config = MockConfig(faults={"*": ["400"]}, models_fault="500", error_message=message)
+    async with MockServer(config) as server, httpx2.AsyncClient(timeout=5.0) as http:
+        if route == "models":
+            response = await http.get(f"{server.base_url}/models")
+        else:
+            response = await http.post(f"{server.base_url}/chat/completions", json=CHAT)
+    assert response.status_code == (500 if route == "models" else 400)
+    assert response.json()["error"]["message"] == message
+
+
+def test_unknown_models_fault_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown /models fault"):
+        MockConfig(models_fault="schema_invalid")
 
 
 async def test_schema_invalid_fault_violates_the_schema() -> None:

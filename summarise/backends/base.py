@@ -41,6 +41,10 @@ class Backend(Protocol):
 
     async def start(self) -> None: ...
 
+    def describe(self) -> str | None:
+        """What ``start`` found out about the endpoint, for ``-v``; None if nothing."""
+        ...
+
     async def summarise(self, article: CleanArticle) -> tuple[Extraction, str]:
         """The extraction and the article text it was made from (possibly truncated)."""
         ...

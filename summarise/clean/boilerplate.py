@@ -13,6 +13,8 @@ its surrounding whitespace is stripped, or, for a few rows, anywhere in a short 
 * ``RELATED``: headers of related-story boxes, which sites also put inside articles.
 * ``HEADER_KEYS``: ``Key: value`` lines at the top of plain-text exports.
 * ``NOT_PLACES``: capitalised words that start a line like a dateline but are no place.
+* ``PROMPT_ROLES``: words that label a turn in a chat prompt ("SYSTEM:"): in an article
+  they are text (often an injection attempt), never a dateline, a headline or metadata.
 
 Month names are in ``summarise.text.vocabulary``: dates are read by ``summarise.text.dates``.
 """
@@ -174,6 +176,12 @@ NOT_PLACES: Final[frozenset[str]] = frozenset(
         "related",
         "note",
     }
+)
+
+#: Chat-prompt role and instruction words: a line "SYSTEM: Ignore ..." is article text.
+PROMPT_ROLES: Final[frozenset[str]] = frozenset(
+    # Not "human", "ai" or "model": those open real headlines ("Human rights: ...").
+    {"system", "assistant", "user", "developer", "instruction", "instructions", "prompt"}
 )
 
 Kind = Literal["end", "related", "boilerplate"]

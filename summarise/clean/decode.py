@@ -42,7 +42,7 @@ _FTFY = ftfy.TextFixerConfig(
 
 
 def decode(data: bytes) -> str:
-    """Bytes -> text: UTF-8 (with or without BOM), UTF-16 with BOM, else cp1252/latin-1.
+    """Bytes -> text: UTF-8 (with or without BOM), UTF-16 (BOM or not), else cp1252/latin-1.
 
     Raises ``CleanError`` with code ``empty``, ``binary`` or ``undecodable``.
     """
@@ -55,6 +55,10 @@ def decode(data: bytes) -> str:
             ) from exc
     if not data.strip():
         raise CleanError("empty", "the input is empty (nothing but whitespace)")
+    if b"\x00" in data[:8192] and not data.startswith(_BINARY_MAGIC):
+        utf16 = _utf16_without_bom(data)
+        if utf16 is not None:
+            return _check_text(utf16)
     if data.startswith(_BINARY_MAGIC) or b"\x00" in data[:8192]:
         raise CleanError(
             "binary", "the input is a binary file (PDF, image, archive, ...), not text or HTML"
@@ -67,6 +71,26 @@ def decode(data: bytes) -> str:
         except UnicodeDecodeError:
             text = data.decode("latin-1")
     return _check_text(text)
+
+
+_PRINTABLE = frozenset(b"\t\n\r" + bytes(range(0x20, 0x7F)))
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """UTF-16 text without a byte-order mark, told by its ASCII characters: in a sample
+    of byte pairs, many are (ASCII, NUL) one way round and few are (ASCII, ASCII), which
+    in UTF-16 would be CJK ideographs. ``None`` when it does not look like UTF-16."""
+    sample = data[: 8192 - 8192 % 2]
+    pairs = list(zip(sample[::2], sample[1::2], strict=False))
+    for encoding, low in (("utf-16-le", 0), ("utf-16-be", 1)):
+        ascii_nul = sum(1 for p in pairs if p[1 - low] == 0 and p[low] in _PRINTABLE)
+        ascii_ascii = sum(1 for p in pairs if p[0] in _PRINTABLE and p[1] in _PRINTABLE)
+        if ascii_nul >= max(2, len(pairs) // 10) and ascii_nul >= 4 * ascii_ascii:
+            try:
+                return data[: len(data) - len(data) % 2].decode(encoding)
+            except UnicodeDecodeError:
+                return None
+    return None
 
 
 def _check_text(text: str) -> str:

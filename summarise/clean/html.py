@@ -7,6 +7,8 @@ uses (``lines``).
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
+
 from summarise.clean.decode import repair
 from summarise.clean.lines import (
     SEPARATED,
@@ -17,7 +19,7 @@ from summarise.clean.lines import (
     normal_key,
     split_units,
 )
-from summarise.clean.models import CleanArticle, Removed
+from summarise.clean.models import CleanArticle, CleanError, Removed
 from summarise.text.dates import parse_date
 
 
@@ -37,7 +39,10 @@ def clean_html(html: str, url: str | None, title: str | None) -> CleanArticle:
     )
     if not isinstance(doc, Document) or not doc.text:
         # Too little for trafilatura to call it an article: its plain text, cleaned as text.
-        return clean_text(repair(trafilatura.html2txt(html) or ""), title=title)
+        plain = trafilatura.html2txt(html) or ""
+        if not plain.strip():
+            return _clean_deep_html(html, title)
+        return clean_text(repair(plain), title=title)
     found_title = title or _strip_site(doc.title, doc.sitename)
     lines = repair(doc.text).split("\n")
     result = _trim_extracted(lines, found_title)
@@ -105,3 +110,77 @@ def _strip_site(title: str | None, site: str | None) -> str | None:
     ):
         return title[: title.rfind(parts[-1])].rstrip(" |-–—:·•»/")
     return title
+
+
+# libxml2 (under trafilatura) gives up on pages nested deeper than this: it returns nothing.
+_PARSER_DEPTH = 255
+# fmt: off
+_BLOCK_TAGS = frozenset({
+    "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption",
+    "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol",
+    "p", "pre", "section", "table", "td", "th", "tr", "ul",
+})
+_VOID_TAGS = frozenset({
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
+    "source", "track", "wbr",
+})
+# fmt: on
+_SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "head"})
+
+
+class _FlatText(HTMLParser):
+    """A page's text, one line per block element, and how deep its elements nest.
+
+    ``html.parser`` keeps no tree, so any depth costs the same; lxml stops at 256.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.depth = self.max_depth = self.skipping = 0
+        self.in_title = False
+        self.title = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in _VOID_TAGS:
+            self.depth += 1
+            self.max_depth = max(self.max_depth, self.depth)
+            self.skipping += tag in _SKIP_TAGS
+            self.in_title = tag == "title"
+        if tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in _VOID_TAGS:
+            self.in_title = False
+            self.depth = max(0, self.depth - 1)
+            self.skipping = max(0, self.skipping - (tag in _SKIP_TAGS))
+        if tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if self.in_title:
+            self.title += data
+        elif not self.skipping:
+            self.parts.append(data)
+
+
+def _clean_deep_html(html: str, title: str | None) -> CleanArticle:
+    """A page lxml could not parse (nested too deep): its text by ``html.parser``.
+
+    Raises ``CleanError`` ``html_too_deep`` when even that finds no article in it.
+    """
+    parser = _FlatText()
+    parser.feed(html)
+    parser.close()
+    if parser.max_depth <= _PARSER_DEPTH:
+        return clean_text("", title=title)  # not too deep: nothing there to read
+    text = "\n".join(line.strip() for line in "".join(parser.parts).split("\n"))
+    article = clean_text(repair(text), title=title or repair(parser.title.strip()) or None)
+    if not article.text:
+        raise CleanError(
+            "html_too_deep",
+            f"the page nests elements {parser.max_depth} levels deep (an HTML parser"
+            f" reads {_PARSER_DEPTH}) and no article text was found in it",
+        )
+    return article

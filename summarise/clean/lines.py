@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from summarise.clean.boilerplate import HEADER_KEYS, NOT_PLACES, classify_line
+from summarise.clean.boilerplate import HEADER_KEYS, NOT_PLACES, PROMPT_ROLES, classify_line
 from summarise.clean.decode import is_mojibake
 from summarise.clean.models import CleanArticle, Removed
 from summarise.text.dates import TIMESTAMP, parse_date
@@ -32,6 +32,7 @@ _DATELINE_INLINE = re.compile(
 _BYLINE = re.compile(r"^(by|par|von|por|di|door)\s+\S", re.IGNORECASE)
 SEPARATED = re.compile(r"\s+[|\-–—:·•»/]\s+|\s+::\s+")
 URL = re.compile(r"^(https?://|www\.)\S+$")
+_ROLE_LABEL = re.compile(r"^\W{0,3}([A-Za-z][A-Za-z .'’]{0,30}?)\s*(?::|[-–—]+\s)")
 
 
 @dataclass(slots=True)
@@ -103,7 +104,35 @@ def _is_headline(unit: Unit) -> bool:
         return False
     if _DATELINE_LINE.match(text) or (unit.words <= 8 and TIMESTAMP.search(text)):
         return False
+    if _prompt_role(text):
+        return False
     return any(c.islower() for c in text) or unit.words >= 4
+
+
+def _prompt_role(text: str) -> bool:
+    """The line opens with a chat role label ("SYSTEM:", "User -"): text, not metadata."""
+    match = _ROLE_LABEL.match(text)
+    return match is not None and _names_a_role(match.group(1))
+
+
+def _names_a_role(label: str) -> bool:
+    return any(word in PROMPT_ROLES for word in re.split(r"[\s.'’]+", label.lower()))
+
+
+def _under_headline(pos: int, title_pos: int | None) -> bool:
+    """Below the headline, or near the top of a text without one."""
+    return pos > title_pos if title_pos is not None else pos <= 2
+
+
+def _is_lead(unit: Unit) -> bool:
+    """A sentence under the headline that reads as the lead even when too many of its
+    words are names to score as prose ("Armenian Foreign Minister Ararat Mirzoyan met
+    Azerbaijani Foreign Minister Jeyhun Bayramov.")."""
+    if unit.drop or unit.barrier or unit.related or unit.words < 6:
+        return False
+    if not _ends_sentence(unit.text) or _prompt_role(unit.text) or URL.match(unit.text):
+        return False
+    return any(len(t) > 1 and t[0].islower() and t.isalpha() for t in unit.text.split())
 
 
 # Scores: prose counts its words; anything else costs a little, more for longer lines
@@ -457,7 +486,8 @@ def _extend_head(units: list[Unit], start: int, title_pos: int | None) -> int:
     """Take back prose just above the body separated from it only by furniture.
 
     A lead photo's caption often sits above the headline, next to its duplicate and
-    a credit line; it belongs to the article.
+    a credit line; it belongs to the article. So does a lead sentence right under the
+    headline, even one too full of names to score as prose.
     """
     pos = start - 1
     new_start = start
@@ -465,7 +495,7 @@ def _extend_head(units: list[Unit], start: int, title_pos: int | None) -> int:
         unit = units[pos]
         if unit.barrier is not None or unit.related:
             break
-        if unit.prose:
+        if unit.prose or (_under_headline(pos, title_pos) and _is_lead(unit)):
             new_start = pos
         elif not (pos == title_pos or unit.drop is not None):
             break
@@ -486,7 +516,7 @@ def _find_date_and_dateline(
             continue
         match = _DATELINE_LINE.match(unit.text)
         if match and pos != title_pos and result.dateline is None:
-            if match.group(1).strip().lower() in NOT_PLACES:
+            if _not_a_place(match.group(1).strip()):
                 continue
             result.dateline = match.group(1).strip()
             unit.drop = "dateline"
@@ -505,4 +535,9 @@ def inline_dateline(text: str) -> str | None:
     if match is None:
         return None
     place = match.group(1).strip()
-    return place if len(place) >= 3 and place.lower() not in NOT_PLACES else None
+    return place if len(place) >= 3 and not _not_a_place(place) else None
+
+
+def _not_a_place(name: str) -> bool:
+    """A label ("BREAKING") or a chat role ("SYSTEM", "USER"), never a dateline's place."""
+    return name.lower() in NOT_PLACES or _names_a_role(name)

@@ -24,6 +24,7 @@ from summarise.mock.answers import (
 from summarise.mock.config import (
     FAULTS,
     MATCH_ANY,
+    MODELS_FAULTS,
     SOAK_FAULTS,
     Body,
     MockConfig,
@@ -37,6 +38,7 @@ __all__ = [
     "CHAT_PATHS",
     "FAULTS",
     "MATCH_ANY",
+    "MODELS_FAULTS",
     "MODELS_PATHS",
     "REFUSAL_TEXT",
     "SOAK_FAULTS",

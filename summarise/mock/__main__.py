@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from summarise.mock.config import MATCH_ANY, SOAK_FAULTS, MockConfig
+from summarise.mock.config import MATCH_ANY, MODELS_FAULTS, SOAK_FAULTS, MockConfig
 from summarise.mock.server import MockServer
 
 
@@ -33,6 +33,19 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--retry-after-hint", choices=("reserve", "next_token"), default="reserve")
     p.add_argument("--retry-after", type=float, default=0.1, help="for scripted 429 faults")
     p.add_argument("--hang", type=float, default=30.0, help="seconds the timeout fault hangs")
+    p.add_argument(
+        "--trickle-interval", type=float, default=1.0, help="seconds a byte for the trickle fault"
+    )
+    p.add_argument(
+        "--huge-body-bytes", type=int, default=2**30, help="size of the huge_body fault's answer"
+    )
+    p.add_argument("--error-message", default=None, help="message of HTTP-status faults' bodies")
+    p.add_argument(
+        "--models-fault",
+        default=None,
+        metavar="FAULT",
+        help=f"for every GET /models: {', '.join(MODELS_FAULTS)} or an HTTP status",
+    )
     p.add_argument("--reject-json-schema", action="store_true")
     p.add_argument("--ignore-schema", action="store_true")
     p.add_argument("--api-key", default=None, help="require this bearer key (else 401)")
@@ -75,6 +88,10 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         retry_after_hint=args.retry_after_hint,
         retry_after_s=args.retry_after,
         hang_s=args.hang,
+        trickle_interval_s=args.trickle_interval,
+        huge_body_bytes=args.huge_body_bytes,
+        error_message=args.error_message,
+        models_fault=args.models_fault,
         reject_json_schema=args.reject_json_schema,
         ignore_schema=args.ignore_schema,
         require_api_key=args.api_key,

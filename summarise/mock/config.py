@@ -28,7 +28,18 @@ FAULTS: tuple[str, ...] = (
     "length",
     "refusal",
     "empty_choices",
+    "hang",
+    "trickle",
+    "huge_body",
+    "truncated_json",
 )
+"""Besides the chat-specific ones: ``hang`` never answers (until the client hangs up),
+``trickle`` sends the answer one byte every ``trickle_interval_s``, ``huge_body`` streams
+``huge_body_bytes`` of JSON that never ends (chunked, nothing held in memory),
+``truncated_json`` sends the first half of the answer. These four and any HTTP status also
+work on ``/models`` (``models_fault``)."""
+MODELS_FAULTS: tuple[str, ...] = ("hang", "trickle", "huge_body", "truncated_json")
+"""Faults ``models_fault`` may name (any three-digit HTTP status works too)."""
 # Drawn by the random injector unless told otherwise: none of them stops a run or hangs.
 SOAK_FAULTS: tuple[str, ...] = (
     "429",
@@ -89,6 +100,14 @@ class MockConfig:
     """``Retry-After`` sent with a scripted/random ``429`` (the rate limiter computes its own)."""
     hang_s: float = 30.0
     """How long the ``timeout`` fault holds a request before closing the connection."""
+    trickle_interval_s: float = 1.0
+    """Seconds between the bytes of a ``trickle`` answer."""
+    huge_body_bytes: int = 2**30
+    """Size of a ``huge_body`` answer (streamed in 64 KiB chunks, never built whole)."""
+    error_message: str | None = None
+    """Message of the error body sent by HTTP-status faults (e.g. rich markup like ``[/]``)."""
+    models_fault: str | None = None
+    """A fault for every ``GET /models``: one of ``MODELS_FAULTS`` or an HTTP status."""
     reject_json_schema: bool = False
     """HTTP 500 (llama-cpp-python style) on ``response_format.type == "json_schema"``."""
     ignore_schema: bool = False
@@ -124,6 +143,10 @@ class MockConfig:
         for name in [*named, *(self.fault_choices if self.fault_rate else ())]:
             if not is_fault(name):
                 raise ValueError(f"unknown fault {name!r}; known: {', '.join(FAULTS)}")
+        models = self.models_fault
+        if models is not None and not (models in MODELS_FAULTS or is_status(models)):
+            known = ", ".join(MODELS_FAULTS)
+            raise ValueError(f"unknown /models fault {models!r}; known: {known} or a status")
         if self.max_concurrency is not None and self.max_concurrency < 1:
             raise ValueError("max_concurrency must be >= 1")
         if self.rate_limit_rps is not None and self.rate_limit_rps <= 0:
@@ -147,4 +170,9 @@ class MockStats:
 
 def is_fault(name: str) -> bool:
     """Whether ``name`` is a known fault or a three-digit HTTP status."""
-    return name in FAULTS or (len(name) == 3 and name.isdigit() and 100 <= int(name) <= 599)
+    return name in FAULTS or is_status(name)
+
+
+def is_status(name: str) -> bool:
+    """Whether ``name`` is a three-digit HTTP status."""
+    return len(name) == 3 and name.isdigit() and 100 <= int(name) <= 599

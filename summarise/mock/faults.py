@@ -12,6 +12,7 @@ import random
 import threading
 from collections import Counter, deque
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from summarise.backends.openai.replay import exchange_key
@@ -22,7 +23,7 @@ from summarise.mock.answers import (
     schema_invalid_summary,
     user_texts,
 )
-from summarise.mock.config import MATCH_ANY, Body, MockConfig
+from summarise.mock.config import MATCH_ANY, MODELS_FAULTS, Body, MockConfig
 from summarise.mock.wire import Answer, json_answer, seconds_headers
 
 Completer = Callable[..., dict[str, Any]]
@@ -68,12 +69,33 @@ class FaultPicker:
         return None
 
 
-def fault_answer(fault: str, body: Body, complete: Completer, retry_after_s: float) -> Answer:
+def route_fault_answer(fault: str, normal: Answer, config: MockConfig) -> Answer:
+    """What a fault that works on any route (``MODELS_FAULTS``, or an HTTP status) makes of
+    the ``normal`` answer of that route."""
+    if fault == "hang":
+        return Answer(0, b"", action="silent")
+    if fault == "trickle":
+        return replace(normal, action="trickle", interval_s=config.trickle_interval_s)
+    if fault == "huge_body":
+        prefix = normal.body[: max(1, len(normal.body) // 2)]
+        return Answer(200, prefix, normal.headers, action="endless", size=config.huge_body_bytes)
+    if fault == "truncated_json":
+        return Answer(normal.status, normal.body[: len(normal.body) // 2], normal.headers)
+    status = int(fault)
+    return json_answer(status, error_body(status, config.error_message))
+
+
+def fault_answer(fault: str, body: Body, complete: Completer, config: MockConfig) -> Answer:
     """What ``fault`` sends back for ``body`` (``timeout`` is the server's: it hangs)."""
     texts = user_texts(body)
     article = texts[0] if texts else ""
     if fault == "429":
-        return json_answer(429, error_body(429), seconds_headers(retry_after_s))
+        return json_answer(
+            429, error_body(429, config.error_message), seconds_headers(config.retry_after_s)
+        )
+    if fault in MODELS_FAULTS:
+        normal = json_answer(200, complete(body, default_content(body)))
+        return route_fault_answer(fault, normal, config)
     if fault == "malformed_json":
         whole = json.dumps(complete(body, default_content(body))).encode()
         return Answer(200, whole[: len(whole) // 2] + b'",,]', {})
@@ -95,5 +117,4 @@ def fault_answer(fault: str, body: Body, complete: Completer, retry_after_s: flo
         return json_answer(200, complete(body, None, refusal=REFUSAL_TEXT))
     if fault == "empty_choices":
         return json_answer(200, complete(body, default_content(body), empty=True))
-    status = int(fault)
-    return json_answer(status, error_body(status))
+    return route_fault_answer(fault, Answer(500, b""), config)

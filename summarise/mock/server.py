@@ -18,7 +18,8 @@ Three ways to run it::
 
 Faults are scripted per article: ``MockConfig(faults={"art-7": ["429", "schema_invalid"]})``
 answers the first request whose user messages contain ``art-7`` with a 429, the next one
-(the retry) with a schema-invalid answer, and later ones normally. Fault names: ``FAULTS``.
+(the retry) with a schema-invalid answer, and later ones normally. Fault names: ``FAULTS``;
+``models_fault`` applies one (``MODELS_FAULTS`` or a status) to every ``GET /models``.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from summarise.mock.answers import (
     token_counts,
 )
 from summarise.mock.config import Body, MockConfig, MockReply, MockStats
-from summarise.mock.faults import FaultPicker, fault_answer
+from summarise.mock.faults import FaultPicker, fault_answer, route_fault_answer
 from summarise.mock.limits import RateLimiter
 from summarise.mock.recordings import Replay
 from summarise.mock.wire import (
@@ -55,7 +56,10 @@ from summarise.mock.wire import (
     read_body,
     seconds_headers,
     send,
+    send_endless,
     send_partial_then_reset,
+    send_trickle,
+    wait_for_hangup,
 )
 
 CHAT_PATHS = frozenset({"/v1/chat/completions", "/chat/completions"})
@@ -205,6 +209,13 @@ class MockServer:
                 if answer.action == "reset":
                     await send_partial_then_reset(writer, answer)
                     return
+                if answer.action == "silent":
+                    await wait_for_hangup(reader)
+                    return
+                if answer.action in ("trickle", "endless"):
+                    slow = send_trickle if answer.action == "trickle" else send_endless
+                    await slow(writer, answer)
+                    return
                 await send(writer, answer, keep_alive)
                 if not keep_alive:
                     return
@@ -232,7 +243,12 @@ class MockServer:
         if key is not None and headers.get("authorization") != f"Bearer {key}":
             return self._count(json_answer(401, error_body(401)))
         if path in MODELS_PATHS and method == "GET":
-            return self._count(self._replayed(method, path, body) or self._models())
+            models = self._replayed(method, path, body) or self._models()
+            if cfg.models_fault is not None:
+                with self._lock:
+                    self._stats.faults[f"models:{cfg.models_fault}"] += 1
+                models = route_fault_answer(cfg.models_fault, models, cfg)
+            return self._count(models)
         if path not in CHAT_PATHS or method != "POST":
             message = f"Unknown request URL: {method} {path}. (mock)"
             return self._count(json_answer(404, error_body(404, message, "unknown_url")))
@@ -309,7 +325,7 @@ class MockServer:
         if latency > 0:
             await asyncio.sleep(latency)
         if fault is not None:
-            return self._count(fault_answer(fault, body, self._completion, cfg.retry_after_s))
+            return self._count(fault_answer(fault, body, self._completion, cfg))
         if self._replay is not None:
             recorded = self._replayed("POST", path, body)
             if recorded is None:
@@ -387,7 +403,7 @@ class MockServer:
         return Answer(found.status, found.body, dict(found.headers))
 
     def _count(self, answer: Answer) -> Answer:
-        if answer.action != "hang":  # a hang sends no status line
+        if answer.action not in ("hang", "silent"):  # these send no status line
             with self._lock:
                 self._stats.statuses[answer.status] += 1
         return answer

@@ -1,7 +1,8 @@
 """HTTP/1.1 on the wire for the mock: parsing requests, writing answers, dropping connections.
 
 Just enough of HTTP/1.1 for the ``openai`` client: keep-alive, ``Content-Length`` and
-chunked request bodies, and a TCP reset half-way through a body for the ``reset`` fault.
+chunked request bodies, a TCP reset half-way through a body for the ``reset`` fault, and
+the slow or endless answers of the ``silent``/``trickle``/``endless`` actions.
 """
 
 from __future__ import annotations
@@ -16,15 +17,22 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+Action = Literal["send", "reset", "hang", "silent", "trickle", "endless"]
+
 
 @dataclass
 class Answer:
-    """One HTTP answer; ``action`` ``reset``/``hang`` drops the connection instead."""
+    """One HTTP answer. ``action``: ``send`` it whole; ``reset``/``hang`` drop the connection
+    instead; ``silent`` says nothing until the client hangs up; ``trickle`` sends it one
+    byte every ``interval_s``; ``endless`` streams ``body`` then whitespace up to ``size``
+    bytes, chunked."""
 
     status: int
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
-    action: Literal["send", "reset", "hang"] = "send"
+    action: Action = "send"
+    interval_s: float = 0.0
+    size: int = 0
 
 
 def json_answer(status: int, value: Any, headers: dict[str, str] | None = None) -> Answer:
@@ -82,7 +90,7 @@ async def read_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> by
     return await reader.readexactly(length) if length > 0 else b""
 
 
-def _head(answer: Answer, keep_alive: bool) -> bytes:
+def _head(answer: Answer, keep_alive: bool, *, chunked: bool = False) -> bytes:
     try:
         phrase = http.HTTPStatus(answer.status).phrase
     except ValueError:
@@ -91,7 +99,7 @@ def _head(answer: Answer, keep_alive: bool) -> bytes:
     lines = [
         f"HTTP/1.1 {answer.status} {phrase}",
         f"content-type: {extra.pop('content-type', 'application/json')}",
-        f"content-length: {len(answer.body)}",
+        "transfer-encoding: chunked" if chunked else f"content-length: {len(answer.body)}",
         f"connection: {'keep-alive' if keep_alive else 'close'}",
         *(f"{k}: {v}" for k, v in extra.items()),
     ]
@@ -114,3 +122,43 @@ async def send_partial_then_reset(writer: asyncio.StreamWriter, answer: Answer) 
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     writer.transport.abort()
+
+
+_CHUNK = 64 * 1024
+
+
+async def wait_for_hangup(reader: asyncio.StreamReader) -> None:
+    """Say nothing until the client closes the connection (or the server stops)."""
+    while await reader.read(_CHUNK):
+        pass
+
+
+async def send_trickle(writer: asyncio.StreamWriter, answer: Answer) -> None:
+    """The head, then the body one byte every ``answer.interval_s``; ends early if the
+    client hangs up. Bounded: ``len(answer.body)`` bytes at most."""
+    writer.write(_head(answer, False))
+    await writer.drain()
+    for i in range(len(answer.body)):
+        if writer.is_closing():
+            return
+        await asyncio.sleep(answer.interval_s)
+        writer.write(answer.body[i : i + 1])
+        await writer.drain()
+
+
+async def send_endless(writer: asyncio.StreamWriter, answer: Answer) -> None:
+    """``answer.body`` then whitespace, ``answer.size`` bytes in all, as 64 KiB chunks of
+    one reused buffer (so a 1 GiB answer costs the server no memory); ends early if the
+    client hangs up."""
+    writer.write(_head(answer, False, chunked=True))
+    filler = b" " * _CHUNK
+    frame = f"{_CHUNK:x}\r\n".encode() + filler + b"\r\n"
+    if answer.body:  # an empty chunk would end the body
+        writer.write(f"{len(answer.body):x}\r\n".encode() + answer.body + b"\r\n")
+    for _ in range(max(0, answer.size - len(answer.body)) // _CHUNK):
+        if writer.is_closing():
+            return
+        writer.write(frame)
+        await writer.drain()
+    writer.write(b"0\r\n\r\n")
+    await writer.drain()

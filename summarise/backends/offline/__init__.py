@@ -41,6 +41,9 @@ class OfflineBackend:
     async def start(self) -> None:
         return None
 
+    def describe(self) -> str | None:
+        return None
+
     async def summarise(self, article: CleanArticle) -> tuple[Extraction, str]:
         started = time.monotonic()
         # The same cap as a model's, so records stay alike whichever backend made them.

@@ -15,7 +15,7 @@ from summarise.backends.base import (
     fit_text,
     truncation_warning,
 )
-from summarise.backends.openai.client import ModelClient
+from summarise.backends.openai.client import Capabilities, ModelClient
 from summarise.clean import CleanArticle
 from summarise.config import EndpointConfig
 
@@ -35,16 +35,20 @@ class OpenAIBackend:
         self.endpoint: str | None = config.endpoint_host
         self.prompt_version = prompt.prompt_version()
         self.max_article_chars = DEFAULT_MAX_ARTICLE_CHARS
+        self.capabilities: Capabilities | None = None
 
     async def start(self) -> None:
         """Probe the endpoint once, and size articles to its context window if known."""
-        caps = await self.client.capabilities()
+        caps = self.capabilities = await self.client.capabilities()
         context = self.config.context_length or caps.context_length
         if context:
             instructions = len(prompt.load_prompts().system)
             self.max_article_chars = article_char_budget(
                 context, self.config.max_tokens, instructions
             )
+
+    def describe(self) -> str | None:
+        return self.capabilities.describe() if self.capabilities else None
 
     async def summarise(self, article: CleanArticle) -> tuple[Extraction, str]:
         text, cut = fit_text(article.text, self.max_article_chars)

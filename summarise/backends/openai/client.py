@@ -14,6 +14,9 @@ Failures are sorted three ways:
 * per-article (invalid JSON, schema violations, truncation, refusals, exhausted
   retries): re-asked where that can help, else a ``ModelError`` -> an error record;
 * run-stopping (401, 403, unknown model, bad request): a ``FatalError``, raised once.
+
+Every call has a wall-clock deadline and every body a size cap (``guards``); the probe has
+its own short deadline and retry budget (``probe``), so a dead endpoint stops the run fast.
 """
 
 from __future__ import annotations
@@ -23,8 +26,7 @@ import json
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import httpx2
 import openai
@@ -35,11 +37,27 @@ from tenacity.wait import wait_random_exponential
 
 from summarise import prompt
 from summarise.backends.base import CHARS_PER_TOKEN, Extraction
-from summarise.backends.openai.answers import (
-    InvalidAnswer,
-    extract_json,
-    parse_summary,
-    response_format_for,
+from summarise.backends.openai.answers import InvalidAnswer, parse_summary, response_format_for
+from summarise.backends.openai.guards import (
+    DeadlineExceeded,
+    ResponseTooLarge,
+    cap_response_body,
+    deadline,
+)
+from summarise.backends.openai.probe import (
+    CHAT_REQUEST,
+    MODELS_REQUEST,
+    PROBE_MAX_BACKOFF_S,
+    PROBE_MESSAGES,
+    PROBE_SCHEMA,
+    Capabilities,
+    ProbeBudget,
+    Unsupported,
+    context_length_from,
+    probe_deadline_s,
+    probe_enforced,
+    probe_failure_message,
+    probe_rejects,
 )
 from summarise.backends.openai.replay import RecordingTransport, ReplayMiss, ReplayTransport
 from summarise.backends.openai.retries import (
@@ -52,21 +70,14 @@ from summarise.backends.openai.retries import (
     spaced_limiter,
     transient_code,
 )
+from summarise.budget import current_budget
 from summarise.config import MODES, OPENAI_HOST, EndpointConfig, ResponseMode
 from summarise.errors import ArticleError, EndpointError
 from summarise.schema import RecordWarning, Usage, WarningCode, model_facing_schema
 
-# A probe schema whose only valid answer a model cannot guess unless it is enforced.
-_PROBE_VALUE = "summarise-probe-ok"
-_PROBE_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {"probe": {"type": "string", "enum": [_PROBE_VALUE]}},
-    "required": ["probe"],
-    "additionalProperties": False,
-}
-_PROBE_MESSAGES: list[prompt.Message] = [
-    {"role": "user", "content": "Reply with a JSON object that has one string field."}
-]
+T = TypeVar("T")
+
+__all__ = ["Capabilities", "ModelClient", "ModelError"]
 
 
 class ModelError(ArticleError):
@@ -92,26 +103,6 @@ class ModelError(ArticleError):
         )
 
 
-@dataclass
-class Capabilities:
-    """What the probe found out about an endpoint."""
-
-    accepted: dict[str, bool] = field(default_factory=dict)
-    enforced: dict[str, bool] = field(default_factory=dict)
-    mode: ResponseMode = "text"
-    context_length: int | None = None
-
-    def describe(self) -> str:
-        shapes = ", ".join(
-            f"{m}: {'accepted' if self.accepted.get(m) else 'rejected'}"
-            + (" (schema enforced)" if self.enforced.get(m) else "")
-            for m in self.accepted
-        )
-        ctx = self.context_length if self.context_length else "unknown"
-        found = f"response_format {shapes}" if shapes else "response_format not probed (forced)"
-        return f"{found}; using {self.mode}; context length {ctx}"
-
-
 class ModelClient:
     """Async client for one endpoint; probes it once and reuses what it found."""
 
@@ -130,7 +121,13 @@ class ModelClient:
             transport = ReplayTransport(config.replay_dir)
         elif config.record_dir is not None:
             transport = RecordingTransport(config.record_dir, transport)
-        http_client = httpx2.AsyncClient(transport=transport) if transport else None
+        # Every response body, on every route, is read through the size cap.
+        hooks = {"response": [cap_response_body]}
+        http_client = (
+            httpx2.AsyncClient(transport=transport, event_hooks=hooks)
+            if transport
+            else openai.DefaultAsyncHttpxClient(event_hooks=hooks)
+        )
         self._openai = openai.AsyncOpenAI(
             api_key=config.api_key or "no-key",
             base_url=config.base_url,
@@ -159,8 +156,8 @@ class ModelClient:
     async def capabilities(self) -> Capabilities:
         """The probe's findings, probing on first use (once, even under concurrency).
 
-        An endpoint that cannot be probed (unreachable, not recorded) stops the run: every
-        article would fail the same way.
+        An endpoint that cannot be probed (unreachable, silent, not recorded) stops the run:
+        every article would fail the same way.
         """
         async with self._probe_lock:
             if self._capabilities is None:
@@ -173,7 +170,8 @@ class ModelClient:
             return self._capabilities
 
     async def _probe(self) -> Capabilities:
-        caps = Capabilities(context_length=await self._context_length())
+        budget = ProbeBudget()
+        caps = Capabilities(context_length=await self._context_length(budget))
         forced = self.config.response_format
         if forced != "auto":
             caps.mode = forced
@@ -181,13 +179,13 @@ class ModelClient:
         for mode in MODES[:-1]:
             try:
                 completion = await self._create(
-                    _PROBE_MESSAGES, mode, schema=_PROBE_SCHEMA, max_tokens=32, probing=True
+                    PROBE_MESSAGES, mode, schema=PROBE_SCHEMA, max_tokens=32, probe=budget
                 )
-            except _Unsupported:
+            except Unsupported:
                 caps.accepted[mode] = False
                 continue
             caps.accepted[mode] = True
-            caps.enforced[mode] = _probe_enforced(completion)
+            caps.enforced[mode] = probe_enforced(completion)
             if caps.enforced[mode]:
                 caps.mode = mode
                 return caps
@@ -197,31 +195,94 @@ class ModelClient:
         caps.mode = accepted[0] if accepted else "text"
         return caps
 
-    async def _context_length(self) -> int | None:
-        """Context length as servers expose it in /models (vLLM, llama-cpp-python, LM Studio)."""
+    async def _context_length(self, budget: ProbeBudget) -> int | None:
+        """Context length as servers expose it in /models (vLLM, llama-cpp-python, LM Studio).
+
+        Any answer that says nothing usable (an error status, a body that is not JSON, cut
+        short or over the size cap) means "unknown" and the probe goes on; no answer at all
+        (unreachable, silent past the deadline) counts against the probe's retries.
+        """
+
+        async def send() -> httpx2.Response:
+            return await self._guarded(
+                lambda: self._openai.get("/models", cast_to=httpx2.Response), probe=True
+            )
+
+        def unanswered(exc: BaseException) -> bool:
+            return isinstance(exc, openai.APIConnectionError | DeadlineExceeded)
+
         try:
-            page = await self._openai.models.list()
+            response = await self._retrying(send, retry_on=unanswered, probe=budget)
         except openai.APIStatusError as exc:
             if exc.status_code in (401, 403):
                 raise EndpointError(fatal_message(exc, self.config)) from exc
             return None
-        except (openai.APIError, ReplayMiss):
+        except (openai.APIConnectionError, DeadlineExceeded) as exc:
+            message = probe_failure_message(exc, self.config, budget, MODELS_REQUEST)
+            raise EndpointError(message) from exc
+        except (openai.APIError, ReplayMiss, ResponseTooLarge):
             return None
-        for entry in page.data or []:
-            if entry.id != self.config.model and len(page.data) > 1:
-                continue
-            extra = entry.model_extra or {}
-            meta = extra.get("meta") if isinstance(extra.get("meta"), dict) else {}
-            for value in (
-                extra.get("max_model_len"),
-                extra.get("context_length"),
-                extra.get("context_window"),
-                (meta or {}).get("n_ctx"),
-                (meta or {}).get("n_ctx_train"),
-            ):
-                if isinstance(value, int) and value > 0:
-                    return value
-        return None
+        return context_length_from(response.content, self.config.model)
+
+    async def _guarded(self, call: Callable[[], Awaitable[T]], *, probe: bool) -> T:
+        """One HTTP exchange within its wall-clock deadline; after a failed connection (or
+        silence) the ``liveness`` hook says whether a server we run has died."""
+        seconds, setting = (
+            (probe_deadline_s(self.config), "--probe-timeout")
+            if probe
+            else (self.config.timeout_s, "--timeout")
+        )
+        try:
+            async with deadline(seconds, setting):
+                return await call()
+        except (openai.APIConnectionError, DeadlineExceeded):
+            if self._liveness is not None:
+                await self._liveness()
+            raise
+
+    async def _retrying(
+        self,
+        send: Callable[[], Awaitable[T]],
+        *,
+        retry_on: Callable[[BaseException], bool],
+        probe: ProbeBudget | None,
+    ) -> T:
+        """``send()`` retried with tenacity: 429s for ``rate_limit_patience_s`` (as told by
+        ``Retry-After``), other transient failures ``max_retries`` times with exponential
+        backoff and jitter, or, during the probe, within its shared ``ProbeBudget``."""
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            hinted = retry_after_s(exc) if exc else None
+            if hinted is not None:
+                # Jitter, so that clients told the same wait do not all come back at once.
+                return min(hinted * random.uniform(1.0, 1.2) + 0.01, self.config.max_backoff_s)
+            ceiling = self.config.max_backoff_s
+            if probe is not None:
+                ceiling = min(ceiling, PROBE_MAX_BACKOFF_S)
+            return float(wait_random_exponential(multiplier=0.5, max=ceiling)(state))
+
+        failures = 0
+        first_429: list[float] = []
+
+        def stop(state: RetryCallState) -> bool:
+            nonlocal failures
+            exc = state.outcome.exception() if state.outcome else None
+            if is_rate_limit(exc):
+                first_429[:] = first_429 or [time.monotonic()]
+                return time.monotonic() - first_429[0] >= self.config.rate_limit_patience_s
+            if probe is not None:
+                return probe.spend(exc)
+            failures += 1
+            return failures > self.config.max_retries
+
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(retry_on), stop=stop, wait=wait, reraise=True
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await send()
+        raise AssertionError("unreachable: tenacity re-raises the last error")
 
     async def _create(
         self,
@@ -230,9 +291,9 @@ class ModelClient:
         *,
         schema: dict[str, Any] | None = None,
         max_tokens: int | None = None,
-        probing: bool = False,
+        probe: ProbeBudget | None = None,
     ) -> ChatCompletion:
-        """One chat completion, retried on transient failures."""
+        """One chat completion, retried on transient failures (``probe``: a probe request)."""
         kwargs: dict[str, Any] = {
             "model": self.config.model,
             "messages": list(messages),
@@ -248,68 +309,64 @@ class ModelClient:
         )
         if response_format is not None:
             kwargs["response_format"] = response_format
+        probing = probe is not None
 
-        def wait(state: RetryCallState) -> float:
-            exc = state.outcome.exception() if state.outcome else None
-            hinted = retry_after_s(exc) if exc else None
-            if hinted is not None:
-                # Jitter, so that clients told the same wait do not all come back at once.
-                return min(hinted * random.uniform(1.0, 1.2) + 0.01, self.config.max_backoff_s)
-            backoff = wait_random_exponential(multiplier=0.5, max=self.config.max_backoff_s)
-            return float(backoff(state))
+        async def send() -> ChatCompletion:
+            await self._throttle(messages)
+            budget = current_budget.get()  # the run's --max-tokens-per-run, if any
+            estimate = _worst_case_tokens(messages, kwargs[budget_key])
+            if budget is not None:
+                await budget.admit(estimate)
+            used = 0
+            try:
+                # post() rather than chat.completions.create(): the same request body
+                # without the SDK's per-call parameter transform (~1 ms of CPU a call).
+                completion: ChatCompletion = await self._guarded(
+                    lambda: self._openai.post(
+                        "/chat/completions",
+                        body=kwargs,
+                        cast_to=ChatCompletion,
+                        options={"security": {"bearer_auth": True}},
+                    ),
+                    probe=probing,
+                )
+                if completion.usage is not None:
+                    used = completion.usage.prompt_tokens + completion.usage.completion_tokens
+                return completion
+            finally:
+                if budget is not None:
+                    await budget.settle(estimate, used)
 
-        failures = 0
-        first_429: list[float] = []
+        def retry_on(exc: BaseException) -> bool:
+            return is_transient(exc) and not (probing and probe_rejects(exc))
 
-        def stop(state: RetryCallState) -> bool:
-            nonlocal failures
-            if is_rate_limit(state.outcome.exception() if state.outcome else None):
-                first_429[:] = first_429 or [time.monotonic()]
-                return time.monotonic() - first_429[0] >= self.config.rate_limit_patience_s
-            failures += 1
-            return failures > self.config.max_retries
-
-        retrying = AsyncRetrying(
-            retry=retry_if_exception(lambda e: is_transient(e) and not _probe_rejects(e, probing)),
-            stop=stop,
-            wait=wait,
-            reraise=True,
-        )
         try:
-            async for attempt in retrying:
-                with attempt:
-                    await self._throttle(messages)
-                    # post() rather than chat.completions.create(): the same request body
-                    # without the SDK's per-call parameter transform (~1 ms of CPU a call).
-                    try:
-                        completion: ChatCompletion = await self._openai.post(
-                            "/chat/completions",
-                            body=kwargs,
-                            cast_to=ChatCompletion,
-                            options={"security": {"bearer_auth": True}},
-                        )
-                    except openai.APIConnectionError:
-                        if self._liveness is not None:
-                            await self._liveness()
-                        raise
-                    return completion
+            return await self._retrying(send, retry_on=retry_on, probe=probe)
         except openai.APIStatusError as exc:
-            if probing and _probe_rejects(exc, probing):
-                raise _Unsupported(mode) from exc
+            if probing and probe_rejects(exc):
+                raise Unsupported(mode) from exc
             if exc.status_code in (401, 403, 404):
                 raise EndpointError(fatal_message(exc, self.config)) from exc
             if exc.status_code in (400, 422) and is_context_overflow(exc):
                 raise ModelError("context_length_exceeded", str(exc.message)) from exc
             if exc.status_code in (400, 422):
                 raise EndpointError(fatal_message(exc, self.config)) from exc
-            raise ModelError(transient_code(exc), describe_failure(exc, self.config)) from exc
+            raise self._transient_failure(exc, probe) from exc
         except ReplayMiss as exc:
             raise ModelError("replay_miss", str(exc)) from exc
-        except openai.APIConnectionError as exc:
-            raise ModelError(transient_code(exc), describe_failure(exc, self.config)) from exc
+        except (openai.APIConnectionError, DeadlineExceeded, ResponseTooLarge) as exc:
+            raise self._transient_failure(exc, probe) from exc
         except (openai.APIResponseValidationError, json.JSONDecodeError) as exc:
+            if probing:
+                raise self._transient_failure(exc, probe) from exc
             raise ModelError("bad_response", f"unparseable response body: {exc}") from exc
-        raise AssertionError("unreachable: tenacity re-raises the last error")
+
+    def _transient_failure(self, exc: BaseException, probe: ProbeBudget | None) -> Exception:
+        """What a call that ran out of retries becomes: during the probe the run stops (every
+        article would fail the same way), otherwise this article gets an error record."""
+        if probe is not None:
+            return EndpointError(probe_failure_message(exc, self.config, probe, CHAT_REQUEST))
+        return ModelError(transient_code(exc), describe_failure(exc, self.config))
 
     async def extract(self, messages: Sequence[prompt.Message]) -> Extraction:
         """Ask for a ``ModelSummary``, re-asking on invalid answers, within ``max_attempts``."""
@@ -385,30 +442,6 @@ class ModelClient:
         )
 
 
-class _Unsupported(Exception):
-    """The probe found that the endpoint rejects a response_format shape."""
-
-
-def _probe_rejects(exc: BaseException, probing: bool) -> bool:
-    """During the probe, 400/422/500/501 mean 'this response_format is not supported'."""
-    return (
-        probing
-        and isinstance(exc, openai.APIStatusError)
-        and exc.status_code in (400, 422, 500, 501)
-    )
-
-
-def _probe_enforced(completion: ChatCompletion) -> bool:
-    if not completion.choices:
-        return False
-    try:
-        return bool(
-            extract_json(completion.choices[0].message.content or "") == {"probe": _PROBE_VALUE}
-        )
-    except InvalidAnswer:
-        return False
-
-
 def _add_usage(usage: Usage, completion: ChatCompletion) -> None:
     if completion.usage is None:
         return
@@ -422,3 +455,8 @@ def _add_usage(usage: Usage, completion: ChatCompletion) -> None:
 def _warning(code: WarningCode, message: str) -> RecordWarning:
     """Re-ask problems quote the model's answer: kept short so a record stays readable."""
     return RecordWarning(code=code, message=message[:300])
+
+
+def _worst_case_tokens(messages: Sequence[prompt.Message], answer_tokens: int) -> int:
+    """What one call may cost at most: the prompt (estimated) and the whole answer budget."""
+    return int(sum(len(m["content"]) for m in messages) / CHARS_PER_TOKEN) + answer_tokens

@@ -20,6 +20,8 @@ from typing import Any
 
 import httpx2
 
+from summarise.backends.openai.guards import read_capped
+
 # Response headers worth keeping: enough for the client to behave as it did live.
 _KEPT_HEADERS = {"content-type", "retry-after", "retry-after-ms", "x-request-id"}
 
@@ -62,7 +64,7 @@ class RecordingTransport(httpx2.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         method, path, body = _request_parts(request)
         response = await self.inner.handle_async_request(request)
-        content = await response.aread()
+        content = await read_capped(response)  # the client's size cap applies here too
         headers = {k: v for k, v in response.headers.items() if k.lower() in _KEPT_HEADERS}
         _write_atomic(
             self.directory / f"{exchange_key(method, path, body)}.json",

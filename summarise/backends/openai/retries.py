@@ -1,7 +1,8 @@
 """Which failures of a call are transient, how long to wait, and what to tell the user.
 
-Transient: 429 (honouring ``Retry-After``), 408, 5xx, timeouts, dropped connections and
-unparseable bodies. 401/403/404 and rejected requests stop the run (``fatal_message``).
+Transient: 429 (honouring ``Retry-After``), 408, 5xx, timeouts (httpx's, and the call's
+wall-clock deadline), dropped connections, and unparseable or over-size bodies. 401/403/404
+and rejected requests stop the run (``fatal_message``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import openai
 from aiolimiter import AsyncLimiter
 
+from summarise.backends.openai.guards import DeadlineExceeded, ResponseTooLarge
 from summarise.config import EndpointConfig
 
 
@@ -36,7 +38,13 @@ def is_transient(exc: BaseException) -> bool:
         return True
     if isinstance(exc, openai.APIStatusError):
         return exc.status_code == 429 or exc.status_code >= 500 or exc.status_code == 408
-    return isinstance(exc, openai.APIResponseValidationError | json.JSONDecodeError)
+    return isinstance(
+        exc,
+        openai.APIResponseValidationError
+        | json.JSONDecodeError
+        | DeadlineExceeded
+        | ResponseTooLarge,
+    )
 
 
 def is_rate_limit(exc: BaseException | None) -> bool:
@@ -44,7 +52,7 @@ def is_rate_limit(exc: BaseException | None) -> bool:
 
 
 def transient_code(exc: BaseException) -> str:
-    if isinstance(exc, openai.APITimeoutError):
+    if isinstance(exc, openai.APITimeoutError | DeadlineExceeded):
         return "timeout"
     if isinstance(exc, openai.APIConnectionError):
         return "connection_error"

@@ -85,18 +85,18 @@ class RunStats:
     """Articles written to the errors file."""
     skipped: int = 0
     """Articles a previous run had already done (resume)."""
+    stopped: str | None = None
+    """Why the run stopped early (token budget, fatal error), if it did."""
     deduplicated: int = 0
     """Articles whose content was the same as another's: sent to the model once."""
     wall_s: float = 0.0
-    stopped: str | None = None
-    """Why the run stopped early (token budget, fatal error), if it did."""
+    errors: Counter[str] = field(default_factory=Counter)
+    """Error records by code."""
     in_flight: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_tokens: int = 0
     """Prompt tokens the provider served from its cache."""
-    errors: Counter[str] = field(default_factory=Counter)
-    """Error records by code."""
 
     @property
     def done(self) -> int:
@@ -316,7 +316,7 @@ async def run_job(
     """Check the outputs, lock the feed, resume from it, run, and write ``run-stats.json``.
 
     Raises ``UsageError`` or ``InputError`` for outputs or inputs that cannot work, and
-    ``FeedBusy`` or ``FeedConflict`` for a feed this run may not write, before anything is
+    ``FeedRefused`` for a feed this run may not write, before anything is
     written or any request is sent.
     """
     outputs = job.outputs

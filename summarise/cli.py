@@ -35,6 +35,7 @@ from summarise.batch import Job, RunOptions, RunStats, parse_shard, run_job
 from summarise.config import (
     BACKEND_DEFAULTS,
     DEFAULT_FEED,
+    DEFAULT_KEY_ENV,
     ENDPOINT_DEFAULTS,
     EndpointOptions,
     resolve_settings,
@@ -150,7 +151,7 @@ def run(
     ] = None,
     api_key_env: Annotated[
         str, typer.Option(help="Name of the environment variable that holds the API key.")
-    ] = "OPENAI_API_KEY",
+    ] = DEFAULT_KEY_ENV,
     gguf: Annotated[Path | None, typer.Option(help="GGUF model file for --backend local.")] = None,
     record: Annotated[
         Path | None, typer.Option(help="Store every raw model exchange in this folder.")

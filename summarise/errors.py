@@ -133,16 +133,11 @@ class OutputClosed(WriteError):
     exit_code = ExitCode.OUTPUT_CLOSED
 
 
-class FeedBusy(FatalError):
-    """Another run holds the lock on this feed."""
+class FeedRefused(FatalError):
+    """This run may not write the feed: another run holds its lock (``feed_locked``), or it
+    holds records of another model or prompt (``feed_conflict``)."""
 
-    default_code, default_stage = "feed_locked", "setup"
-
-
-class FeedConflict(FatalError):
-    """The feed holds records made by another model or prompt than this run's."""
-
-    default_code, default_stage = "feed_conflict", "setup"
+    default_stage = "setup"
 
 
 class Terminated(FatalError):

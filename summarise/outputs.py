@@ -13,10 +13,9 @@ import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import IO
 
-from summarise.errors import FeedBusy, UsageError
+from summarise.errors import FeedRefused, UsageError
 from summarise.feed import STDOUT
 
 try:
@@ -74,7 +73,7 @@ class OutputPaths:
 
 
 class FeedLock:
-    """An exclusive ``flock`` on ``path`` for the ``with`` block; ``FeedBusy`` if taken."""
+    """An exclusive ``flock`` on ``path`` for the ``with`` block; ``FeedRefused`` if taken."""
 
     def __init__(self, path: Path, feed: str) -> None:
         self.path = path
@@ -92,9 +91,10 @@ class FeedLock:
             fh.seek(0)
             holder = fh.read().strip() or "unknown"
             fh.close()
-            raise FeedBusy(
+            raise FeedRefused(
                 f"another summarise run (pid {holder}) is writing {self.feed}; wait for it "
-                "to finish, or write to another feed (-o)"
+                "to finish, or write to another feed (-o)",
+                code="feed_locked",
             ) from exc
         fh.seek(0)
         fh.truncate()
@@ -103,12 +103,7 @@ class FeedLock:
         self._fh = fh
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self._fh is not None:
             with contextlib.suppress(OSError):
                 self._fh.close()  # closing releases the lock

@@ -6,7 +6,7 @@ error lines, and an id keeps only its latest error), so that a crash at any mome
 ``--retry-errors`` run killed half-way, never leaves an id in both files.
 
 One feed, one current record per id: a run whose model or prompt version differs from the
-records already in the feed is refused (``FeedConflict``) unless it is told to supersede
+records already in the feed is refused (``FeedRefused``) unless it is told to supersede
 them; then each new record for such an id carries ``supersedes`` (what it replaces) and the
 rule for consumers is simple: the last line for an id is the current one.
 """
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from summarise.errors import FeedConflict
+from summarise.errors import FeedRefused
 from summarise.feed import STDOUT, iter_lines
 from summarise.schema import Superseded
 
@@ -106,11 +106,12 @@ class FeedState:
             f"{n} by model {m!r}, prompt version {p!r}" for (m, p), n in others.items()
         )
         model, prompt_version = config
-        raise FeedConflict(
+        raise FeedRefused(
             f"{feed} already holds records made otherwise ({held}); this run uses model "
             f"{model!r}, prompt version {prompt_version!r}. Write to another feed (-o), or "
             "pass --supersede to replace those records (each new line then says what it "
-            "supersedes; the last line for an id is the current one)"
+            "supersedes; the last line for an id is the current one)",
+            code="feed_conflict",
         )
 
     def superseded(self, article_id: str, config: Config) -> Superseded | None:

@@ -87,7 +87,7 @@ def test_json_object_gives_json_through_the_openai_client(
 
 def test_json_object_with_schema_is_enforced(server: LocalServer, client: openai.OpenAI) -> None:
     completion = ask(
-        client, server.model, response_format={"type": "json_object", "schema": PROBE_SCHEMA}
+        client, server, response_format={"type": "json_object", "schema": PROBE_SCHEMA}
     )
     assert json.loads(completion.choices[0].message.content or "") == {
         "probe": "summarise-probe-ok"

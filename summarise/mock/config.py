@@ -164,6 +164,9 @@ class MockStats:
     max_in_flight: int = 0
     rate_limited: int = 0
     overloaded: int = 0
+    prompt_tokens: int = 0
+    """Tokens reported in the ``usage`` of whole 200 answers: what a client was billed."""
+    completion_tokens: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
     faults: Counter[str] = field(default_factory=Counter)
 

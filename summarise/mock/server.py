@@ -404,9 +404,23 @@ class MockServer:
 
     def _count(self, answer: Answer) -> Answer:
         if answer.action not in ("hang", "silent"):  # these send no status line
+            served = _usage_of(answer) if answer.action == "send" else (0, 0)
             with self._lock:
                 self._stats.statuses[answer.status] += 1
+                self._stats.prompt_tokens += served[0]
+                self._stats.completion_tokens += served[1]
         return answer
+
+
+def _usage_of(answer: Answer) -> tuple[int, int]:
+    """(prompt, completion) tokens a whole, parseable answer reports; (0, 0) otherwise."""
+    if answer.status != 200:
+        return 0, 0
+    try:
+        usage = json.loads(answer.body).get("usage") or {}
+        return int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0))
+    except (ValueError, AttributeError, TypeError):
+        return 0, 0
 
 
 @contextlib.contextmanager

@@ -16,7 +16,8 @@ import httpx2
 import pytest
 
 from summarise.backends.openai.answers import strict_schema
-from summarise.backends.openai.client import ModelClient, ModelError
+from summarise.backends.openai.attempts import ModelError
+from summarise.backends.openai.client import ModelClient
 from summarise.config import EndpointConfig
 from summarise.errors import FatalError
 from summarise.mock import chat_completion

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 import httpx2
 import pytest
 
-from summarise.backends.openai.client import ModelClient, ModelError
+from summarise.backends.openai.attempts import ModelError
+from summarise.backends.openai.client import ModelClient
 from summarise.backends.openai.guards import MAX_RESPONSE_BYTES
 from summarise.backends.openai.probe import PROBE_MAX_RETRIES, context_length_from
 from summarise.config import EndpointConfig

@@ -11,7 +11,8 @@ import httpx2
 import pytest
 
 from summarise import prompt
-from summarise.backends.openai.client import ModelClient, ModelError
+from summarise.backends.openai.attempts import ModelError
+from summarise.backends.openai.client import ModelClient
 from summarise.backends.openai.replay import exchange_key
 from summarise.config import EndpointConfig
 from summarise.mock import chat_completion

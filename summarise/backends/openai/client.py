@@ -26,7 +26,7 @@ import json
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import httpx2
 import openai
@@ -37,7 +37,8 @@ from tenacity.wait import wait_random_exponential
 
 from summarise import prompt
 from summarise.backends.base import CHARS_PER_TOKEN, Extraction
-from summarise.backends.openai.answers import InvalidAnswer, parse_summary, response_format_for
+from summarise.backends.openai.answers import response_format_for
+from summarise.backends.openai.attempts import Attempts, ModelError
 from summarise.backends.openai.guards import (
     DeadlineExceeded,
     ResponseTooLarge,
@@ -72,35 +73,12 @@ from summarise.backends.openai.retries import (
 )
 from summarise.budget import current_budget
 from summarise.config import MODES, OPENAI_HOST, EndpointConfig, ResponseMode
-from summarise.errors import ArticleError, EndpointError
-from summarise.schema import RecordWarning, Usage, WarningCode, model_facing_schema
+from summarise.errors import EndpointError
+from summarise.schema import model_facing_schema
 
 T = TypeVar("T")
 
 __all__ = ["Capabilities", "ModelClient", "ModelError"]
-
-
-class ModelError(ArticleError):
-    """This article could not be summarised by the model; becomes an error record."""
-
-    def __init__(
-        self,
-        code: str,
-        message: str,
-        *,
-        stage: Literal["model", "validate"] = "model",
-        attempts: int = 0,
-        last_response_id: str | None = None,
-        usage: Usage | None = None,
-    ) -> None:
-        super().__init__(
-            code,
-            message,
-            stage=stage,
-            attempts=attempts,
-            last_response_id=last_response_id,
-            usage=usage,
-        )
 
 
 class ModelClient:
@@ -294,21 +272,11 @@ class ModelClient:
         probe: ProbeBudget | None = None,
     ) -> ChatCompletion:
         """One chat completion, retried on transient failures (``probe``: a probe request)."""
-        kwargs: dict[str, Any] = {
-            "model": self.config.model,
-            "messages": list(messages),
-            "temperature": self.config.temperature,
-        }
-        # OpenAI's newer models take only max_completion_tokens; other servers know max_tokens.
-        budget_key = (
-            "max_completion_tokens" if self.config.endpoint_host == OPENAI_HOST else "max_tokens"
-        )
-        kwargs[budget_key] = max_tokens or self.config.max_tokens
         response_format = (
             response_format_for(mode, schema) if schema is not None else self._formats[mode]
         )
-        if response_format is not None:
-            kwargs["response_format"] = response_format
+        kwargs = chat_body(self.config, messages, response_format, max_tokens=max_tokens)
+        budget_key = answer_budget_key(self.config)
         probing = probe is not None
 
         async def send() -> ChatCompletion:
@@ -372,91 +340,54 @@ class ModelClient:
         """Ask for a ``ModelSummary``, re-asking on invalid answers, within ``max_attempts``."""
         mode = (await self.capabilities()).mode
         started = time.monotonic()
-        usage = Usage()
-        conversation = list(messages)
-        last_id: str | None = None
-        problem: tuple[str, str] = ("empty_response", "no answer")
-        warnings: list[RecordWarning] = []
-        for attempt in range(1, self.config.max_attempts + 1):
+        state = Attempts.start(list(messages))
+        while state.made < self.config.max_attempts:
             try:
-                completion = await self._create(conversation, mode)
+                completion = await self._create(state.conversation, mode)
             except ModelError as exc:
-                exc.attempts, exc.last_response_id, exc.usage = attempt, last_id, usage
+                exc.attempts, exc.last_response_id = state.made + 1, state.last_response_id
+                exc.usage = state.usage
                 raise
-            last_id = completion.id or last_id
-            _add_usage(usage, completion)
-            if not completion.choices:
-                problem = ("empty_response", "the endpoint returned no choices")
-                warnings.append(_warning(WarningCode.reasked, f"attempt {attempt}: {problem[1]}"))
-                continue
-            choice = completion.choices[0]
-            message = choice.message
-            if message.refusal or choice.finish_reason == "content_filter":
-                reason = message.refusal or "content filter"
-                raise ModelError(
-                    "refused",
-                    f"the model refused: {reason}",
-                    attempts=attempt,
-                    last_response_id=last_id,
-                    usage=usage,
+            summary = state.judge(completion)
+            if summary is not None:
+                return Extraction(
+                    summary=summary,
+                    attempts=state.made,
+                    usage=state.usage,
+                    finish_reason=state.finish_reason,
+                    latency_s=round(time.monotonic() - started, 3),
+                    response_id=state.last_response_id,
+                    warnings=state.warnings,
                 )
-            if choice.finish_reason == "length":
-                problem = ("truncated", "the answer was cut off at the token limit")
-                warnings.append(
-                    _warning(WarningCode.truncated_retry, f"attempt {attempt} hit the token limit")
-                )
-                conversation = [*messages, prompt.truncated_message()]
-                continue
-            content = message.content or ""
-            try:
-                summary = parse_summary(content)
-            except InvalidAnswer as exc:
-                problem = (exc.code, str(exc))
-                warnings.append(_warning(WarningCode.reasked, f"attempt {attempt}: {exc}"))
-                conversation = [
-                    *messages,
-                    {"role": "assistant", "content": content},
-                    prompt.reask_message(str(exc)),
-                ]
-                continue
-            return Extraction(
-                summary=summary,
-                attempts=attempt,
-                usage=usage,
-                finish_reason=choice.finish_reason,
-                latency_s=round(time.monotonic() - started, 3),
-                response_id=last_id,
-                warnings=warnings,
-            )
-        code, message_text = problem
-        stage: Literal["model", "validate"] = (
-            "validate" if code in ("invalid_json", "schema_invalid") else "model"
-        )
-        raise ModelError(
-            code,
-            f"{message_text} (after {self.config.max_attempts} attempts)",
-            stage=stage,
-            attempts=self.config.max_attempts,
-            last_response_id=last_id,
-            usage=usage,
-        )
-
-
-def _add_usage(usage: Usage, completion: ChatCompletion) -> None:
-    if completion.usage is None:
-        return
-    usage.prompt_tokens += completion.usage.prompt_tokens or 0
-    usage.completion_tokens += completion.usage.completion_tokens or 0
-    details = completion.usage.prompt_tokens_details
-    if details is not None and details.cached_tokens:
-        usage.cached_tokens += details.cached_tokens
-
-
-def _warning(code: WarningCode, message: str) -> RecordWarning:
-    """Re-ask problems quote the model's answer: kept short so a record stays readable."""
-    return RecordWarning(code=code, message=message[:300])
+        raise state.exhausted(self.config.max_attempts)
 
 
 def _worst_case_tokens(messages: Sequence[prompt.Message], answer_tokens: int) -> int:
     """What one call may cost at most: the prompt (estimated) and the whole answer budget."""
     return int(sum(len(m["content"]) for m in messages) / CHARS_PER_TOKEN) + answer_tokens
+
+
+def answer_budget_key(config: EndpointConfig) -> str:
+    """OpenAI's newer models take only ``max_completion_tokens``; other servers know
+    ``max_tokens``."""
+    return "max_completion_tokens" if config.endpoint_host == OPENAI_HOST else "max_tokens"
+
+
+def chat_body(
+    config: EndpointConfig,
+    messages: Sequence[prompt.Message],
+    response_format: dict[str, Any] | None,
+    *,
+    max_tokens: int | None = None,
+) -> dict[str, Any]:
+    """The body of one chat completion request: what the synchronous path sends, and what
+    a Batch API request file holds for the same article."""
+    body: dict[str, Any] = {
+        "model": config.model,
+        "messages": list(messages),
+        "temperature": config.temperature,
+    }
+    body[answer_budget_key(config)] = max_tokens or config.max_tokens
+    if response_format is not None:
+        body["response_format"] = response_format
+    return body

@@ -24,6 +24,7 @@ from summarise.backends.base import Backend, Extraction
 from summarise.budget import BudgetReached, TokenBudget, current_budget
 from summarise.clean import CleanArticle
 from summarise.config import BACKEND_DEFAULTS, DEFAULT_FEED
+from summarise.cost import run_cost
 from summarise.errors import FatalError, UsageError, WriteError
 from summarise.feed import STDOUT, FeedWriter, default_errors_path
 from summarise.ingest import InputFormat, RawArticle, check_inputs, read
@@ -106,10 +107,15 @@ class RunStats:
     def tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, model: str | None = None) -> dict[str, Any]:
+        """The counts, plus ``cost_usd`` at ``model``'s synchronous price in the price table
+        (``summarise.cost``); None for a model without a price (offline, local)."""
         data = asdict(self)
         data["errors"] = dict(self.errors)
         data["articles_per_s"] = round(self.done / self.wall_s, 2) if self.wall_s else None
+        data["cost_usd"] = run_cost(
+            model, self.prompt_tokens, self.completion_tokens, self.cached_tokens
+        )
         return data
 
 
@@ -353,7 +359,7 @@ async def run_job(
         finally:
             await backend.aclose()
             _reconcile(outputs, state)
-            _write_stats(outputs.stats, stats)
+            _write_stats(outputs.stats, stats, backend.model)
     return stats
 
 
@@ -364,12 +370,12 @@ def _reconcile(outputs: OutputPaths, state: FeedState) -> None:
         raise WriteError(f"cannot rewrite the errors file {outputs.errors}: {exc}") from exc
 
 
-def _write_stats(path: Path, stats: RunStats) -> None:
+def _write_stats(path: Path, stats: RunStats, model: str | None = None) -> None:
     """Replace ``run-stats.json`` whole or not at all (a full disk keeps the old one)."""
     tmp = path.with_name(path.name + ".tmp")
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(stats.to_dict(), indent=2) + "\n", encoding="utf-8")
+        tmp.write_text(json.dumps(stats.to_dict(model), indent=2) + "\n", encoding="utf-8")
         os.replace(tmp, path)
     with contextlib.suppress(OSError):
         tmp.unlink(missing_ok=True)

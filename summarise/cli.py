@@ -27,16 +27,19 @@ from rich.table import Table
 from rich.text import Text
 
 from summarise import clean as cleaning
+from summarise import cost
 from summarise import evaluate as evaluation
 from summarise.backends import make_backend
 from summarise.backends.base import Backend
 from summarise.backends.offline import OFFLINE_NOTICE
 from summarise.batch import Job, RunOptions, RunStats, parse_shard, run_job
+from summarise.batchapi.commands import batch_app
 from summarise.config import (
     BACKEND_DEFAULTS,
     DEFAULT_FEED,
     DEFAULT_KEY_ENV,
     ENDPOINT_DEFAULTS,
+    ENV_MODEL,
     EndpointOptions,
     resolve_settings,
 )
@@ -51,6 +54,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 err = Console(stderr=True, soft_wrap=True)
+app.add_typer(batch_app, name="batch", help="Batch APIs: prepare, submit, status, cancel, collect.")
 
 
 class BackendChoice(StrEnum):
@@ -440,6 +444,47 @@ def clean_command(
                 json.dumps({"id": raw.id, **article.model_dump(mode="json")}, ensure_ascii=False)
             )
     raise typer.Exit(ExitCode.FAILED if failed else ExitCode.OK)
+
+
+@app.command()
+def estimate(
+    inputs: Annotated[list[str], typer.Argument(help="Files, folders, globs or '-' for stdin.")],
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help=f"Model to price (summarise/prices.toml or --prices). Env: SUMMARISE_MODEL. "
+            f"Default: {ENDPOINT_DEFAULTS.model}."
+        ),
+    ] = None,
+    output_tokens: Annotated[
+        int, typer.Option(min=0, help="Assumed answer tokens per article.")
+    ] = cost.DEFAULT_OUTPUT_TOKENS,
+    prices: Annotated[
+        Path | None,
+        typer.Option(help=f"A price file over the package's table. Env: {cost.ENV_PRICES}."),
+    ] = None,
+    input_format: Annotated[
+        StdinFormat, typer.Option("--format", help="What stdin ('-') holds.")
+    ] = StdinFormat.text,
+    system_in_user: Annotated[
+        bool, typer.Option(help="Count the prompt as sent with --system-in-user.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the estimate as JSON.")] = False,
+) -> None:
+    """Estimate tokens and cost, synchronous vs Batch API, without calling any model."""
+    with exit_codes():
+        table = cost.load_prices(prices)
+        price = table.price(model or os.environ.get(ENV_MODEL) or ENDPOINT_DEFAULTS.model)
+        paths = check_inputs(inputs)
+        stdin = sys.stdin.buffer if "-" in inputs else None
+        raws = read(paths, stdin, stdin_format=input_format.value)
+        result = cost.estimate(
+            raws, price, output_tokens=output_tokens, system_in_user=system_in_user
+        )
+    if as_json:
+        typer.echo(json.dumps({**result.to_dict(), "prices": list(table.sources)}, indent=2))
+    else:
+        typer.echo(cost.format_estimate(result, table.sources))
 
 
 @app.command(name="eval")

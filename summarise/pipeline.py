@@ -7,7 +7,9 @@ provenance, the record) is the same code for all of them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from summarise.backends.base import Backend, Extraction
 from summarise.clean import CleanArticle, clean
@@ -19,10 +21,8 @@ from summarise.schema import (
     ErrorRecord,
     Provenance,
     Record,
-    RecordWarning,
     Source,
     Stage,
-    Summary,
 )
 
 
@@ -30,18 +30,54 @@ def source_of(raw: RawArticle) -> Source:
     return Source(path=raw.path, url=raw.url, sha256=raw.sha256)
 
 
-def error_record(raw: RawArticle, backend: Backend, error: ArticleError) -> ErrorRecord:
+class Producer(Protocol):
+    """Who made a record: a ``Backend``, or a Batch API run standing in for one."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def model(self) -> str | None: ...
+    @property
+    def endpoint(self) -> str | None: ...
+    @property
+    def prompt_version(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class ArticleInfo:
+    """What a record says about its article besides the text the model saw."""
+
+    id: str
+    source: Source
+    title: str | None
+    published: str | None
+    chars_raw: int
+
+    @classmethod
+    def of(cls, raw: RawArticle, article: CleanArticle) -> ArticleInfo:
+        return cls(raw.id, source_of(raw), article.title, article.published, len(raw.data))
+
+
+def error_record(raw: RawArticle, backend: Producer, error: ArticleError) -> ErrorRecord:
     """The errors-file line for an article that failed with ``error``."""
+    return error_line(raw.id, source_of(raw), backend, error)
+
+
+def error_line(
+    article_id: str, source: Source, producer: Producer, error: ArticleError
+) -> ErrorRecord:
+    """The errors-file line for the article ``article_id`` (``error_record`` without a
+    ``RawArticle``: the Batch API path keeps only its id and source)."""
     return ErrorRecord(
-        id=raw.id,
-        source=source_of(raw),
+        id=article_id,
+        source=source,
         stage=error.stage,
         error=error.code,
         message=error.message,
         attempts=error.attempts,
-        backend=backend.name,
-        model=backend.model,
-        prompt_version=backend.prompt_version,
+        backend=producer.name,
+        model=producer.model,
+        prompt_version=producer.prompt_version,
         last_response_id=error.last_response_id,
         usage=error.usage,
     )
@@ -66,10 +102,7 @@ async def process(
         stage = "model"
         extraction, text = await backend.summarise(article)
         stage = "ground"
-        summary, ground_warnings = ground_summary(
-            extraction.summary, text, published=article.published, strict=strict
-        )
-        return _record(raw, backend, article, text, summary, extraction, ground_warnings)
+        return make_record(ArticleInfo.of(raw, article), backend, text, extraction, strict=strict)
     except FatalError:
         raise
     except ArticleError as exc:
@@ -83,36 +116,42 @@ async def process(
         return error_record(raw, backend, bug)
 
 
-def _record(
-    raw: RawArticle,
-    backend: Backend,
-    article: CleanArticle,
+def make_record(
+    info: ArticleInfo,
+    producer: Producer,
     text: str,
-    summary: Summary,
     extraction: Extraction,
-    ground_warnings: list[RecordWarning],
+    *,
+    strict: bool = False,
+    batch_id: str | None = None,
 ) -> Record:
+    """Ground ``extraction`` against ``text`` (what the model saw) and build the record:
+    the one code path of ``process`` and of the Batch API's ``collect``."""
+    summary, ground_warnings = ground_summary(
+        extraction.summary, text, published=info.published, strict=strict
+    )
     return Record(
-        id=raw.id,
-        source=source_of(raw),
+        id=info.id,
+        source=info.source,
         article=Article(
-            title=article.title,
-            published=article.published,
+            title=info.title,
+            published=info.published,
             text=text,
-            chars_raw=len(raw.data),
+            chars_raw=info.chars_raw,
             chars_clean=len(text),
         ),
         summary=summary,
         provenance=Provenance(
-            backend=backend.name,
-            model=backend.model,
-            endpoint=backend.endpoint,
-            prompt_version=backend.prompt_version,
+            backend=producer.name,
+            model=producer.model,
+            endpoint=producer.endpoint,
+            prompt_version=producer.prompt_version,
             attempts=extraction.attempts,
             usage=extraction.usage,
             latency_s=extraction.latency_s,
             finish_reason=extraction.finish_reason,
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            batch_id=batch_id,
         ),
         warnings=[*extraction.warnings, *ground_warnings],
     )

@@ -214,6 +214,11 @@ class Provenance(BaseModel):
     latency_s: float
     finish_reason: str | None
     created_at: str = Field(description="UTC time the record was made, ISO 8601.")
+    batch_id: str | None = Field(
+        default=None,
+        description="The Batch API batch that answered (summarise batch collect); null for "
+        "records made by summarise run, and for batch results read from local files.",
+    )
 
 
 class WarningCode(StrEnum):

@@ -4,7 +4,9 @@
 loop (``async with``); ``serve_in_process(*flags)`` runs ``python -m summarise.mock`` as a
 child process. Modules: ``config`` (what it can be told), ``answers`` (synthetic bodies),
 ``faults`` (fault injection), ``limits`` (rate limiting), ``recordings`` (replay),
-``wire`` (HTTP/1.1), ``server`` (the server and its lifecycle), ``__main__`` (the CLI).
+``files`` (the Files store), ``batches`` (batches and their steps), ``batch_lines`` (batch
+input, output and error lines), ``batch_api`` (the Files and Batches routes), ``wire``
+(HTTP/1.1), ``server`` (the server and its lifecycle), ``__main__`` (the CLI).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from summarise.mock.answers import (
     synthetic_summary,
     user_texts,
 )
+from summarise.mock.batch_api import BATCH_ENDPOINTS
+from summarise.mock.batches import MockBatch
 from summarise.mock.config import (
     FAULTS,
     MATCH_ANY,
@@ -35,6 +39,7 @@ from summarise.mock.config import (
 from summarise.mock.server import CHAT_PATHS, MODELS_PATHS, MockServer, serve_in_process
 
 __all__ = [
+    "BATCH_ENDPOINTS",
     "CHAT_PATHS",
     "FAULTS",
     "MATCH_ANY",
@@ -43,6 +48,7 @@ __all__ = [
     "REFUSAL_TEXT",
     "SOAK_FAULTS",
     "Body",
+    "MockBatch",
     "MockConfig",
     "MockReply",
     "MockServer",

@@ -65,6 +65,39 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--replay-dir", type=Path, default=None)
     p.add_argument("--replay-any", action="store_true")
+    batches = p.add_argument_group("batches", "the Files and Batches API (no clocks: polls)")
+    batches.add_argument(
+        "--batch-polls-per-step",
+        type=int,
+        default=1,
+        help="GET /batches/{id} calls per step of a batch (0: to its end on the first)",
+    )
+    batches.add_argument(
+        "--batch-requests-per-step",
+        type=int,
+        default=None,
+        help="requests run per in_progress step (default: all at once)",
+    )
+    batches.add_argument(
+        "--batch-expire-after",
+        type=int,
+        default=None,
+        help="a batch expires after running this many requests (the rest never run)",
+    )
+    batches.add_argument(
+        "--batch-status-zero-rate",
+        type=float,
+        default=0.0,
+        help="fraction of error-file lines written with status_code 0",
+    )
+    batches.add_argument(
+        "--batch-in-order",
+        action="store_true",
+        help="write batch results in the order they ran (default: shuffled, seeded)",
+    )
+    batches.add_argument(
+        "--batch-max-requests", type=int, default=50_000, help="more fail as too_many_tasks"
+    )
     p.add_argument("--stats", action="store_true", help="print counters as JSON to stderr at exit")
     return p.parse_args(argv)
 
@@ -106,6 +139,12 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         replay_dir=args.replay_dir,
         replay_any=args.replay_any,
         keep_requests=False,
+        batch_polls_per_step=args.batch_polls_per_step,
+        batch_requests_per_step=args.batch_requests_per_step,
+        batch_expire_after=args.batch_expire_after,
+        batch_status_zero_rate=args.batch_status_zero_rate,
+        batch_shuffle=not args.batch_in_order,
+        batch_max_requests=args.batch_max_requests,
     )
 
 

@@ -1,8 +1,9 @@
 """What the mock server can be told to do: its configuration, scripted replies, counters.
 
-``MockConfig`` sets latency, concurrency and rate limits, ``response_format`` quirks and
-faults; ``MockReply`` is what a ``responder`` returns for one request; ``MockStats`` counts
-what happened. Fault names live in ``FAULTS`` (any three-digit HTTP status works too).
+``MockConfig`` sets latency, concurrency and rate limits, ``response_format`` quirks,
+faults and how batches behave; ``MockReply`` is what a ``responder`` returns for one
+request; ``MockStats`` counts what happened. Fault names live in ``FAULTS`` (any
+three-digit HTTP status works too).
 """
 
 from __future__ import annotations
@@ -137,6 +138,23 @@ class MockConfig:
     replay_dir: Path | None = None
     replay_any: bool = False
     """Replay: a request with no exact recording gets the next recorded summary, in turn."""
+    # -- the Files and Batches API (``batches``); no clocks: batches move when polled ------
+    batch_polls_per_step: int = 1
+    """A batch moves one step (``validating`` -> ``in_progress`` -> ... ) every this many
+    ``GET /v1/batches/{id}``; 0: to its end on the first one."""
+    batch_requests_per_step: int | None = None
+    """Requests a batch runs per ``in_progress`` step (``None``: all in one step)."""
+    batch_expire_after: int | None = None
+    """A batch expires once this many of its requests have run (``0``: before any); the
+    rest never run and are in neither file. ``None``: batches never expire."""
+    batch_status_zero_rate: float = 0.0
+    """Fraction of error-file lines (seeded by ``seed``, batch and ``custom_id``) written with
+    ``"response": {"status_code": 0, ...}``, half of them with ``"error": null`` too."""
+    batch_shuffle: bool = True
+    """Write output and error lines out of input order (a seeded shuffle, never the input
+    order when there are two or more); ``False``: in the order the requests ran."""
+    batch_max_requests: int = 50_000
+    """More requests than this in an input file fail the batch (``too_many_tasks``)."""
 
     def __post_init__(self) -> None:
         named = [f for script in self.faults.values() for f in script]
@@ -151,6 +169,16 @@ class MockConfig:
             raise ValueError("max_concurrency must be >= 1")
         if self.rate_limit_rps is not None and self.rate_limit_rps <= 0:
             raise ValueError("rate_limit_rps must be > 0")
+        if self.batch_polls_per_step < 0:
+            raise ValueError("batch_polls_per_step must be >= 0")
+        if self.batch_requests_per_step is not None and self.batch_requests_per_step < 1:
+            raise ValueError("batch_requests_per_step must be >= 1")
+        if self.batch_expire_after is not None and self.batch_expire_after < 0:
+            raise ValueError("batch_expire_after must be >= 0")
+        if not 0.0 <= self.batch_status_zero_rate <= 1.0:
+            raise ValueError("batch_status_zero_rate must be between 0 and 1")
+        if self.batch_max_requests < 1:
+            raise ValueError("batch_max_requests must be >= 1")
 
 
 @dataclass
@@ -167,6 +195,8 @@ class MockStats:
     prompt_tokens: int = 0
     """Tokens reported in the ``usage`` of whole 200 answers: what a client was billed."""
     completion_tokens: int = 0
+    batch_requests: int = 0
+    """Requests run inside batches (also counted in ``chat_requests``)."""
     statuses: Counter[int] = field(default_factory=Counter)
     faults: Counter[str] = field(default_factory=Counter)
 

@@ -4,7 +4,9 @@ An asyncio HTTP/1.1 server with keep-alive that answers ``POST /v1/chat/completi
 ``/chat/completions``) and ``GET /v1/models`` the way the ``openai`` client expects, with
 configurable latency, a concurrency cap, a token-bucket rate limit (429 + ``Retry-After``),
 ``response_format`` quirks of real servers, scripted or random faults, and replay of the
-exchanges ``summarise run --record`` writes. Everything it says is synthetic.
+exchanges ``summarise run --record`` writes; and the Files and Batches routes
+(``batch_api``), each request of a batch answered like a chat completion, faults included.
+Everything it says is synthetic.
 
 Three ways to run it::
 
@@ -44,6 +46,7 @@ from summarise.mock.answers import (
     error_body,
     token_counts,
 )
+from summarise.mock.batch_api import BatchApi
 from summarise.mock.config import Body, MockConfig, MockReply, MockStats
 from summarise.mock.faults import FaultPicker, fault_answer, route_fault_answer
 from summarise.mock.limits import RateLimiter
@@ -80,6 +83,7 @@ class MockServer:
         self._semaphore: asyncio.Semaphore | None = None
         self._limiter = RateLimiter(self.config)
         self._replay: Replay | None = None
+        self._batch_api = BatchApi(self.config, self._batch_chat)
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -97,6 +101,12 @@ class MockServer:
         """Bodies of the POST requests received so far, in arrival order (a copy)."""
         with self._lock:
             return list(self._requests)
+
+    @property
+    def batches(self) -> list[dict[str, Any]]:
+        """Every batch as ``GET /v1/batches/{id}`` would show it (without moving it), newest
+        first."""
+        return [batch.as_object() for batch in self._batch_api.batches.all()]
 
     @property
     def stats(self) -> MockStats:
@@ -229,7 +239,13 @@ class MockServer:
             writer.close()
 
     async def _answer(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> Answer:
-        path = path.split("?", 1)[0]
+        path, _, query = path.partition("?")
+        if BatchApi.handles(path):  # bodies there may be multipart, not JSON
+            with self._lock:
+                self._stats.received += 1
+            if not self._authorised(headers):
+                return self._count(json_answer(401, error_body(401)))
+            return self._count(await self._batch_api.handle(method, path, query, headers, raw))
         try:
             body: Any = json.loads(raw) if raw else None
         except ValueError:
@@ -239,8 +255,7 @@ class MockServer:
             if method == "POST" and body is not None and self.config.keep_requests:
                 self._requests.append(body)
         cfg = self.config
-        key = cfg.require_api_key
-        if key is not None and headers.get("authorization") != f"Bearer {key}":
+        if not self._authorised(headers):
             return self._count(json_answer(401, error_body(401)))
         if path in MODELS_PATHS and method == "GET":
             models = self._replayed(method, path, body) or self._models()
@@ -252,18 +267,9 @@ class MockServer:
         if path not in CHAT_PATHS or method != "POST":
             message = f"Unknown request URL: {method} {path}. (mock)"
             return self._count(json_answer(404, error_body(404, message, "unknown_url")))
-        if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
-            return self._count(json_answer(400, error_body(400, "'messages' is required")))
-        if body.get("stream"):
-            message = "stream=true is not supported by the mock server"
-            return self._count(json_answer(400, error_body(400, message)))
-        with self._lock:
-            self._stats.chat_requests += 1
-        if cfg.unknown_model:
-            message = (
-                f"The model `{body.get('model')}` does not exist or you do not have access to it."
-            )
-            return self._count(json_answer(404, error_body(404, message)))
+        refused = self._refused(body)
+        if refused is not None:
+            return self._count(refused)
         wait = self._limiter.admit(body)
         if wait is not None:
             with self._lock:
@@ -283,7 +289,39 @@ class MockServer:
                 with self._lock:
                     self._stats.in_flight -= 1
 
-    async def _complete(self, path: str, body: Body) -> Answer:
+    def _authorised(self, headers: dict[str, str]) -> bool:
+        key = self.config.require_api_key
+        return key is None or headers.get("authorization") == f"Bearer {key}"
+
+    def _refused(self, body: Any) -> Answer | None:
+        """The answer to a chat completion refused before the gates (bad body, unknown
+        model), else ``None``; counts every well-formed one."""
+        if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+            return json_answer(400, error_body(400, "'messages' is required"))
+        if body.get("stream"):
+            message = "stream=true is not supported by the mock server"
+            return json_answer(400, error_body(400, message))
+        with self._lock:
+            self._stats.chat_requests += 1
+        if self.config.unknown_model:
+            message = (
+                f"The model `{body.get('model')}` does not exist or you do not have access to it."
+            )
+            return json_answer(404, error_body(404, message))
+        return None
+
+    async def _batch_chat(self, body: Body) -> Answer:
+        """One request of a batch: the chat completion path without its gates (no rate
+        limit, no concurrency cap) and without waiting (no latency; ``timeout`` drops at
+        once), since a batch's time is its polls."""
+        with self._lock:
+            self._stats.batch_requests += 1
+        refused = self._refused(body)
+        if refused is not None:
+            return self._count(refused)
+        return await self._complete("/v1/chat/completions", body, batch=True)
+
+    async def _complete(self, path: str, body: Body, *, batch: bool = False) -> Answer:
         """A chat completion past the gates: faults, replay, responder, default."""
         cfg = self.config
         fault = self._faults.next_fault(body)
@@ -320,9 +358,9 @@ class MockServer:
                 self._stats.faults[fault] += 1
         latency = reply.latency_s if reply and reply.latency_s is not None else cfg.latency_s
         if fault == "timeout":  # hold the slot, then hang up without a word
-            await asyncio.sleep(cfg.hang_s)
+            await asyncio.sleep(0 if batch else cfg.hang_s)
             return self._count(Answer(0, b"", action="hang"))
-        if latency > 0:
+        if latency > 0 and not batch:
             await asyncio.sleep(latency)
         if fault is not None:
             return self._count(fault_answer(fault, body, self._completion, cfg))

@@ -5,6 +5,9 @@ server (a separate process, loopback only). The run is killed at several seeded 
 moments, a torn half line is appended to the feed by hand once (a kill in the middle of a
 write), and the run is restarted with the same output each time until it completes. At the
 end the feed and the errors file hold exactly one parseable line per input id.
+
+Marked ``slow`` (about 20 s): the crash-and-resume soak (tests/test_soak_slow.py) runs
+beside it in the slow part of CI.
 """
 
 from __future__ import annotations
@@ -85,6 +88,7 @@ class LineCounter:
         return self.lines
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_moments_then_resume_loses_and_repeats_nothing(
     tmp_path: Path, mock_process: tuple[str, subprocess.Popen[str]]
 ) -> None:

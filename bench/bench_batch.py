@@ -39,6 +39,7 @@ from typing import Any
 import openai
 
 from summarise import prompt
+from summarise.backends.base import Extraction
 from summarise.backends.openai import OpenAIBackend
 from summarise.batch import Job, RunOptions, RunStats, run_job
 from summarise.clean import clean
@@ -109,25 +110,213 @@ def sequential_baseline(url: str, count: int) -> float:
     return count / (time.perf_counter() - started)
 
 
+LATENCY_S, CONCURRENCY = 0.2, 64
+IDEAL_PER_S = CONCURRENCY / LATENCY_S
+
+
+def client_run(source: Path, out: Path, url: str, workers: int) -> dict[str, Any]:
+    """``run_job`` in a child process; its CPU (and its workers', reaped by it) from
+    ``wait4``, less what it spent before the run began (interpreter and imports)."""
+    child = subprocess.Popen(
+        [sys.executable, __file__, "_client", str(source), str(out), url, str(workers)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    report = json.loads(child.stdout.read().strip().splitlines()[-1])
+    _, status, usage = os.wait4(child.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "the client run failed"
+    report["cpu_s"] = usage.ru_utime + usage.ru_stime - report.pop("cpu_before_s")
+    return report
+
+
+def client_child(source: str, out: str, url: str, workers: str) -> None:
+    """Runs in a child process (``client_run``)."""
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    job = Job(
+        inputs=[source],
+        output=out,
+        options=RunOptions(concurrency=CONCURRENCY, workers=int(workers)),
+    )
+    started = time.perf_counter()
+    stats = asyncio.run(run_job(job, OpenAIBackend(endpoint(url))))
+    wall = time.perf_counter() - started
+    print(
+        json.dumps(
+            {
+                "done": stats.done,
+                "failed": stats.failed,
+                "in_workers": stats.in_workers,
+                "wall_s": wall,
+                "cpu_before_s": before.ru_utime + before.ru_stime,
+            }
+        )
+    )
+
+
+def worker_startup_cpu_s() -> float:
+    """CPU a worker process spends starting (imports) and stopping, with no article."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "summarise.workers"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    assert child.stdin is not None
+    child.stdin.close()  # no setup: it exits as it does at the end of a run
+    _, _, usage = os.wait4(child.pid, 0)
+    return usage.ru_utime + usage.ru_stime
+
+
+def bare_transport(url: str, bodies: list[bytes]) -> dict[str, float]:
+    """The floor: aiohttp posting bodies encoded in advance, ``CONCURRENCY`` at a time, and
+    reading each answer as JSON; nothing else (no SDK, no pipeline)."""
+    import aiohttp
+    import orjson
+
+    async def drive() -> tuple[float, float]:
+        slots = asyncio.Semaphore(CONCURRENCY)
+        headers = {"Content-Type": "application/json", "Authorization": "Bearer mock-key"}
+        async with aiohttp.ClientSession() as session:
+
+            async def one(body: bytes) -> None:
+                async with (
+                    slots,
+                    session.post(f"{url}/chat/completions", data=body, headers=headers) as response,
+                ):
+                    orjson.loads(await response.read())
+
+            cpu, wall = time.process_time(), time.perf_counter()
+            await asyncio.gather(*(one(body) for body in bodies))
+            return time.process_time() - cpu, time.perf_counter() - wall
+
+    cpu, wall = asyncio.run(drive())
+    return {"per_s": len(bodies) / wall, "cpu_ms": cpu / len(bodies) * 1000}
+
+
+def recorded_bodies(work: Path, url: str, count: int) -> tuple[Path, list[bytes]]:
+    """A one-process run of ``count`` articles recorded: the exchanges (for the per-stage
+    figures) and the request bodies (for the bare-transport loop)."""
+    import orjson
+
+    source, recorded = work / "stages.jsonl", work / "recorded-stages"
+    write_jsonl(source, count)
+    job = Job(inputs=[str(source)], output=str(work / "stages-feed.jsonl"))
+    asyncio.run(run_job(job, OpenAIBackend(endpoint(url, record_dir=recorded))))
+    bodies = []
+    for path in sorted(recorded.glob("*.json")):
+        exchange = json.loads(path.read_text(encoding="utf-8"))
+        if exchange["request"]["path"].endswith("/chat/completions"):
+            bodies.append(orjson.dumps(exchange["request"]["body"]))
+    return recorded, bodies
+
+
+def stage_costs(work: Path, recorded: Path) -> dict[str, float]:
+    """CPU ms per article of each CPU stage, timed one by one on the recorded articles and
+    answers (what the model interface costs is the rest of a run's CPU)."""
+    from summarise.backends.openai.answers import parse_completion
+    from summarise.backends.openai.attempts import Attempts
+    from summarise.backends.openai.client import chat_body, encode_body
+    from summarise.feed import encode_line
+    from summarise.pipeline import ArticleInfo, make_record
+
+    backend = OpenAIBackend(endpoint("http://replay.invalid/v1"))
+    raws = [
+        RawArticle(id=line["id"], path="stages.jsonl", data=line["text"].encode("utf-8"))
+        for line in map(json.loads, (work / "stages.jsonl").read_text("utf-8").splitlines())
+    ]
+    answers = {}
+    for path in recorded.glob("*.json"):
+        exchange = json.loads(path.read_text(encoding="utf-8"))
+        if exchange["request"]["path"].endswith("/chat/completions"):
+            user = exchange["request"]["body"]["messages"][-1]["content"]
+            answers[user] = exchange["response"]["body"].encode("utf-8")
+    spent: dict[str, float] = dict.fromkeys(
+        (
+            "clean",
+            "prompt",
+            "request_body",
+            "response_parse_validate",
+            "ground_record",
+            "encode_line",
+        ),
+        0.0,
+    )
+
+    @contextlib.contextmanager
+    def timed(stage: str) -> Iterator[None]:
+        started = time.process_time()
+        yield
+        spent[stage] += time.process_time() - started
+
+    for raw in raws:
+        with timed("clean"):
+            article = clean(raw)
+        with timed("prompt"):
+            messages = prompt.build_messages(
+                article.text, title=article.title, published=article.published
+            )
+        with timed("request_body"):
+            encode_body(chat_body(backend.config, messages, {"type": "json_object"}))
+        answer = answers[messages[-1]["content"]]
+        state = Attempts.start(list(messages))
+        with timed("response_parse_validate"):
+            summary = state.judge(parse_completion(answer))
+        assert summary is not None, "the mock's answers are valid"
+        extraction = Extraction(
+            summary=summary,
+            attempts=1,
+            usage=state.usage,
+            finish_reason="stop",
+            latency_s=0.2,
+            response_id=None,
+        )
+        with timed("ground_record"):
+            record = make_record(ArticleInfo.of(raw, article), backend, article.text, extraction)
+        with timed("encode_line"):
+            encode_line(record)
+    return {stage: round(seconds / len(raws) * 1000, 3) for stage, seconds in spent.items()}
+
+
 def bench_throughput(work: Path, articles: int, baseline: int) -> dict[str, Any]:
-    concurrency, latency = 64, 0.2
+    """Client CPU per article and articles/s, one process and two workers, at a fixed and a
+    jittered latency (same mean), beside the bare-transport floor measured in the same run."""
     source = work / "throughput.jsonl"
     write_jsonl(source, articles)
-    with mock_server("--latency", str(latency)) as url:
-        stats, wall = run_pipeline(url, source, work / "throughput-feed.jsonl", concurrency)
-        sequential = sequential_baseline(url, baseline)
-    ideal = concurrency / latency
-    rate = stats.done / wall
-    return {
-        "articles": articles,
-        "ok": stats.ok,
-        "failed": stats.failed,
-        "articles_per_s": round(rate, 1),
-        "ideal_per_s": ideal,
-        "ratio_of_ideal": round(rate / ideal, 3),
-        "sequential_per_s": round(sequential, 2),
-        "speedup_over_sequential": round(rate / sequential, 1),
-    }
+    startup = worker_startup_cpu_s()
+    rows: dict[str, Any] = {"worker_startup_cpu_s": round(startup, 3)}
+    with mock_server() as url:
+        recorded, bodies = recorded_bodies(work, url, 200)
+    rows["stages_cpu_ms"] = stage_costs(work, recorded)
+    for label, jitter in (("fixed", 0.0), ("jittered", LATENCY_S / 2)):
+        flags = ("--latency", str(LATENCY_S), "--latency-jitter", str(jitter))
+        with mock_server(*flags) as url:
+            bare = bare_transport(url, (bodies * (articles // len(bodies) + 1))[:articles])
+            rows[f"{label}_bare_transport"] = {
+                "per_s": round(bare["per_s"], 1),
+                "ratio_of_ideal": round(bare["per_s"] / IDEAL_PER_S, 3),
+                "cpu_ms": round(bare["cpu_ms"], 3),
+            }
+            for workers in (1, 2):
+                out = work / f"feed-{label}-{workers}.jsonl"
+                run = client_run(source, out, url, workers)
+                cpu = run["cpu_s"] - (startup * workers if workers > 1 else 0.0)
+                rate = run["done"] / run["wall_s"]
+                rows[f"{label}_workers_{workers}"] = {
+                    "done": run["done"],
+                    "failed": run["failed"],
+                    "in_workers": run["in_workers"],
+                    "per_s": round(rate, 1),
+                    "ratio_of_ideal": round(rate / IDEAL_PER_S, 3),
+                    "ratio_of_bare_transport": round(rate / bare["per_s"], 3),
+                    "client_cpu_ms_per_article": round(cpu / run["done"] * 1000, 3),
+                }
+                print(
+                    f"  {label:8} workers={workers}",
+                    json.dumps(rows[f"{label}_workers_{workers}"]),
+                    flush=True,
+                )
+        if label == "fixed":
+            with mock_server(*flags) as url:
+                rows["sequential_per_s"] = round(sequential_baseline(url, baseline), 2)
+    return rows
 
 
 def bench_rate_limit(
@@ -224,6 +413,9 @@ def main() -> None:
     if len(sys.argv) == 5 and sys.argv[1] == "_rss_child":
         rss_child(*sys.argv[2:])
         return
+    if len(sys.argv) == 6 and sys.argv[1] == "_client":
+        client_child(*sys.argv[2:])
+        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=2000, help="throughput run size")
     parser.add_argument("--baseline", type=int, default=25, help="sequential loop size")
@@ -232,6 +424,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20, help="overhead: passes over seeds")
     parser.add_argument("--rss-articles", type=int, default=200_000, help="0 skips it")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--only-throughput", action="store_true", help="skip the other parts")
     args = parser.parse_args()
     os.environ.pop("OPENAI_API_KEY", None)  # the mock needs none; never send a real one
     results: dict[str, Any] = {}
@@ -241,12 +434,15 @@ def main() -> None:
         print("throughput ", json.dumps(results["throughput"]), flush=True)
         rpm = int(args.rate * 60 * 0.97)  # what a user who knows the limit would pass
         for hint, client_rpm in (("reserve", None), ("next_token", None), ("next_token", rpm)):
+            if args.only_throughput:
+                break
             key = f"rate_limit_{hint}" + ("_rpm" if client_rpm else "")
             results[key] = bench_rate_limit(work, args.rate_articles, args.rate, hint, client_rpm)
             print("rate limit ", json.dumps(results[key]), flush=True)
-        results["overhead"] = bench_overhead(work, args.rounds)
-        print("overhead   ", json.dumps(results["overhead"]), flush=True)
-        if args.rss_articles:
+        if not args.only_throughput:
+            results["overhead"] = bench_overhead(work, args.rounds)
+            print("overhead   ", json.dumps(results["overhead"]), flush=True)
+        if args.rss_articles and not args.only_throughput:
             results["rss"] = bench_rss(work, args.rss_articles)
             print("peak RSS   ", json.dumps(results["rss"]), flush=True)
     if args.json:

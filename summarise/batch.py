@@ -14,26 +14,23 @@ import hashlib
 import json
 import os
 import time
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from summarise.backends.base import Backend, Extraction
+from summarise.backends.base import Backend
 from summarise.budget import BudgetReached, TokenBudget, current_budget
-from summarise.clean import CleanArticle
 from summarise.config import BACKEND_DEFAULTS, DEFAULT_FEED
 from summarise.cost import run_cost
 from summarise.errors import FatalError, UsageError, WriteError
 from summarise.feed import STDOUT, FeedWriter, default_errors_path
 from summarise.ingest import InputFormat, RawArticle, check_inputs, read
 from summarise.outputs import STATS_NAME, FeedLock, OutputPaths
-from summarise.pipeline import process
 from summarise.resume import FeedState, reconcile_errors, resume_key
-from summarise.schema import Record
+from summarise.workers import Lanes, LocalLane, WorkerProcess, WorkerSetup
 
-DEDUP_WINDOW = 10_000
 WaitHook = Callable[[str], None] | None
 
 
@@ -74,6 +71,10 @@ class RunOptions:
     """Token budget: articles are admitted only while it can hold their worst case."""
     supersede: bool = False
     """Replace records of another model or prompt in the feed instead of refusing to."""
+    workers: int = 1
+    """Processes that run articles (``summarise.workers``); this one writes. Above 1 only
+    for backends that can be rebuilt in another process, and never with a token budget
+    (which is counted in this process)."""
 
 
 @dataclass
@@ -98,6 +99,11 @@ class RunStats:
     completion_tokens: int = 0
     cached_tokens: int = 0
     """Prompt tokens the provider served from its cache."""
+    workers: int = 1
+    """Worker processes the run had (``RunOptions.workers``; 1: this process only)."""
+    in_workers: int = 0
+    """Articles the worker processes ran; the rest ran in this process (all of them with
+    one worker, and the first ones while the workers start up)."""
 
     @property
     def done(self) -> int:
@@ -117,50 +123,6 @@ class RunStats:
             model, self.prompt_tokens, self.completion_tokens, self.cached_tokens
         )
         return data
-
-
-class DeduplicatingBackend:
-    """Sends identical article content to the wrapped backend once per recent window."""
-
-    def __init__(self, inner: Backend, window: int = DEDUP_WINDOW) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.model = inner.model
-        self.endpoint = inner.endpoint
-        self.prompt_version = inner.prompt_version
-        self.window = window
-        self.hits = 0
-        self._seen: OrderedDict[str, asyncio.Future[tuple[Extraction, str]]] = OrderedDict()
-
-    async def start(self) -> None:
-        await self.inner.start()
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-    def describe(self) -> str | None:
-        return self.inner.describe()
-
-    async def summarise(self, article: CleanArticle) -> tuple[Extraction, str]:
-        key = hashlib.sha256(
-            "\0".join((article.title or "", article.published or "", article.text)).encode()
-        ).hexdigest()
-        if key in self._seen:
-            self.hits += 1
-            self._seen.move_to_end(key)
-            return await asyncio.shield(self._seen[key])
-        future: asyncio.Future[tuple[Extraction, str]] = asyncio.get_running_loop().create_future()
-        self._seen[key] = future
-        if len(self._seen) > self.window:
-            self._seen.popitem(last=False)
-        try:
-            result = await self.inner.summarise(article)
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # mark retrieved: duplicates may never ask
-            raise
-        future.set_result(result)
-        return result
 
 
 HEARTBEAT_S = 10.0
@@ -203,7 +165,8 @@ async def run_batch(
     state = state if state is not None else FeedState()
     config = (backend.model, backend.prompt_version)
     started = time.monotonic()
-    dedup = DeduplicatingBackend(backend)
+    lanes = _lanes(backend, options)
+    stats.workers = max(1, len(lanes.workers))
     slots = asyncio.Semaphore(options.concurrency)
     tasks: dict[asyncio.Task[None], float] = {}  # task -> when it started
     fatal: list[FatalError] = []
@@ -214,7 +177,8 @@ async def run_batch(
 
     def notify() -> None:
         stats.wall_s = round(time.monotonic() - started, 3)
-        stats.deduplicated = dedup.hits
+        stats.deduplicated = lanes.hits
+        stats.in_workers = lanes.in_workers
         if on_update:
             on_update(stats)
 
@@ -227,10 +191,8 @@ async def run_batch(
 
     async def work(raw: RawArticle) -> None:
         try:
-            result = await process(raw, dedup, strict=options.strict)
-            if isinstance(result, Record):
-                result.supersedes = state.superseded(result.id, config)
-            writer.write(result)
+            outcome = await lanes.run(raw, state.superseded(raw.id, config))
+            writer.append(outcome.ok, outcome.line)
         except BudgetReached as exc:  # this article is redone by the next run
             budget_over.append(exc)
             return
@@ -244,14 +206,13 @@ async def run_batch(
             slots.release()
             stats.in_flight -= 1
         last_done[0] = time.monotonic()
-        if isinstance(result, Record):
-            state.note(result.id, config)
+        if outcome.ok:
+            state.note(outcome.id, config)
             stats.ok += 1
-            usage = result.provenance.usage
         else:
             stats.failed += 1
-            stats.errors[result.error] += 1
-            usage = result.usage  # failed attempts cost tokens too
+            stats.errors[outcome.error or "unknown"] += 1
+        usage = outcome.usage  # failed attempts cost tokens too
         stats.prompt_tokens += usage.prompt_tokens
         stats.completion_tokens += usage.completion_tokens
         stats.cached_tokens += usage.cached_tokens
@@ -259,6 +220,7 @@ async def run_batch(
 
     heartbeat = _every(HEARTBEAT_S, waiting, on_wait)
     try:
+        await lanes.start()
         for raw in raws:
             if not in_shard(raw.id, options.shard):
                 continue
@@ -281,6 +243,7 @@ async def run_batch(
         for task in pending:
             task.cancel()
         await asyncio.gather(heartbeat, *pending, return_exceptions=True)
+        await lanes.close()
         notify()
     if fatal:
         stats.stopped = str(fatal[0])
@@ -288,6 +251,18 @@ async def run_batch(
     if budget_over:
         stats.stopped = budget_over[0].message
     return stats
+
+
+def _lanes(backend: Backend, options: RunOptions) -> Lanes:
+    """This process, and ``options.workers`` worker processes where the backend allows."""
+    local = LocalLane(backend, options.strict)
+    if options.workers <= 1 or options.max_tokens_per_run is not None:
+        return Lanes(local)
+    recipe = backend.worker_recipe(options.workers)
+    if recipe is None:
+        return Lanes(local)
+    setup = WorkerSetup(recipe, options.strict)
+    return Lanes(local, [WorkerProcess(setup) for _ in range(options.workers)])
 
 
 @dataclass

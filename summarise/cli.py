@@ -40,6 +40,7 @@ from summarise.config import (
     DEFAULT_KEY_ENV,
     ENDPOINT_DEFAULTS,
     ENV_MODEL,
+    ENV_WORKERS,
     EndpointOptions,
     resolve_settings,
 )
@@ -172,6 +173,17 @@ def run(
             f"{_LOCAL.concurrency} with --backend local.",
         ),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            envvar=ENV_WORKERS,
+            show_envvar=False,
+            help="Processes that run articles (clean, model call, ground) behind one writer. "
+            f"Default: the cores here ({_REMOTE.workers}) for an endpoint; 1 offline and with "
+            f"--backend local or --max-tokens-per-run. Env: {ENV_WORKERS}.",
+        ),
+    ] = None,
     rpm: Annotated[
         int | None, typer.Option(min=1, help="Client-side limit: requests per minute.")
     ] = None,
@@ -262,12 +274,14 @@ def run(
             api_key_env=api_key_env,
             gguf=gguf,
             concurrency=concurrency,
+            workers=workers,
             timeout_s=timeout,
             probe_timeout_s=probe_timeout,
             **endpoint,
         )
         options = RunOptions(
             concurrency=settings.concurrency,
+            workers=settings.workers,
             shard=parse_shard(shard) if shard else None,
             retry_errors=retry_errors,
             strict=strict,
@@ -380,6 +394,8 @@ def _print_summary(stats: RunStats, job: Job) -> None:
     table.add_row("articles", f"{stats.ok} ok, {stats.failed} failed, {stats.skipped} already done")
     if stats.deduplicated:
         table.add_row("duplicates", f"{stats.deduplicated} sent once")
+    if stats.workers > 1:
+        table.add_row("workers", f"{stats.workers} processes ran {stats.in_workers} articles")
     table.add_row(
         "tokens",
         f"{stats.prompt_tokens} prompt ({stats.cached_tokens} cached), "

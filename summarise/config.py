@@ -44,14 +44,29 @@ class BackendDefaults:
     """Seconds per model call."""
     probe_timeout_s: float
     """Seconds per start-up probe request (a local model answers its first one slowly)."""
+    workers: int
+    """Processes that run articles (``summarise.workers``)."""
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (a container's or ``taskset``'s share, not the host's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 BACKEND_DEFAULTS: Mapping[BackendName, BackendDefaults] = {
-    "openai": BackendDefaults(concurrency=8, timeout_s=120.0, probe_timeout_s=15.0),
-    "offline": BackendDefaults(concurrency=8, timeout_s=120.0, probe_timeout_s=15.0),
+    # Against a fast endpoint the client's CPU is the ceiling: one worker per core.
+    "openai": BackendDefaults(
+        concurrency=8, timeout_s=120.0, probe_timeout_s=15.0, workers=usable_cores()
+    ),
+    # Offline runs are small and start at once; --workers N for a big corpus.
+    "offline": BackendDefaults(concurrency=8, timeout_s=120.0, probe_timeout_s=15.0, workers=1),
     # llama.cpp's server runs one request at a time on a CPU; a long article takes minutes.
-    "local": BackendDefaults(concurrency=1, timeout_s=600.0, probe_timeout_s=120.0),
+    "local": BackendDefaults(concurrency=1, timeout_s=600.0, probe_timeout_s=120.0, workers=1),
 }
+ENV_WORKERS = "SUMMARISE_WORKERS"
 
 
 @dataclass(frozen=True)
@@ -124,6 +139,8 @@ class Settings:
     backend: BackendName
     endpoint: EndpointConfig
     concurrency: int
+    workers: int = 1
+    """Processes that run articles (``RunOptions.workers``)."""
     gguf: Path | None = None
     """The GGUF model file, for the local backend."""
 
@@ -136,6 +153,7 @@ def resolve_settings(
     api_key_env: str = DEFAULT_KEY_ENV,
     gguf: Path | None = None,
     concurrency: int | None = None,
+    workers: int | None = None,
     timeout_s: float | None = None,
     probe_timeout_s: float | None = None,
     env: Mapping[str, str] | None = None,
@@ -169,5 +187,6 @@ def resolve_settings(
         backend=chosen,
         endpoint=endpoint,
         concurrency=concurrency or defaults.concurrency,
+        workers=workers or defaults.workers,
         gguf=gguf,
     )

@@ -96,11 +96,10 @@ class _LineFile:
 
 def encode_line(result: Record | ErrorRecord) -> bytes:
     """One compact JSON line; text that UTF-8 cannot carry (lone surrogates) is escaped."""
-    data = result.model_dump(mode="json")
     try:
-        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-        return (text + "\n").encode("utf-8")
-    except UnicodeEncodeError:
+        return result.__pydantic_serializer__.to_json(result) + b"\n"  # pydantic-core: fast
+    except ValueError:  # a lone surrogate: UTF-8 cannot carry it, JSON's escapes can
+        data = result.model_dump(mode="json")
         return (json.dumps(data, separators=(",", ":")) + "\n").encode("ascii")
 
 
@@ -129,8 +128,11 @@ class FeedWriter:
         return _LineFile(fh, name)
 
     def write(self, result: Record | ErrorRecord) -> None:
-        target = self._feed if isinstance(result, Record) else self._errors
-        target.append(encode_line(result))
+        self.append(isinstance(result, Record), encode_line(result))
+
+    def append(self, to_feed: bool, line: bytes) -> None:
+        """One encoded line: to the feed, else to the errors file."""
+        (self._feed if to_feed else self._errors).append(line)
 
     def close(self) -> None:
         for fh in self._owned:

@@ -6,6 +6,7 @@ after that (grounding, provenance, the record) is the same code for all backends
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -31,6 +32,10 @@ class Extraction:
     warnings: list[RecordWarning] = field(default_factory=list)
 
 
+BackendRecipe = Callable[[], "Backend"]
+"""A picklable callable that builds a started backend's equivalent in another process."""
+
+
 class Backend(Protocol):
     """Where summaries come from. ``prompt_version`` and ``model`` key the resume index."""
 
@@ -50,6 +55,11 @@ class Backend(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+    def worker_recipe(self, workers: int) -> BackendRecipe | None:
+        """How a worker process (one of ``workers``) builds an equivalent backend, after
+        ``start``; None if this backend cannot be shared (a server this process runs)."""
+        ...
 
 
 def fit_text(text: str, limit: int) -> tuple[str, bool]:

@@ -26,6 +26,9 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0 picks a free port")
     p.add_argument("--latency", type=float, default=0.0, help="seconds per chat completion")
+    p.add_argument(
+        "--latency-jitter", type=float, default=0.0, help="each latency +/- up to this (uniform)"
+    )
     p.add_argument("--max-concurrency", type=int, default=None)
     p.add_argument("--overload", choices=("queue", "503"), default="queue")
     p.add_argument("--rate", type=float, default=None, help="requests/s before 429")
@@ -114,6 +117,7 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         host=args.host,
         port=args.port,
         latency_s=args.latency,
+        latency_jitter_s=args.latency_jitter,
         max_concurrency=args.max_concurrency,
         overload=args.overload,
         rate_limit_rps=args.rate,

@@ -87,6 +87,10 @@ class MockConfig:
     port: int = 0
     latency_s: float = 0.0
     """Added to every chat completion that gets past the rate and concurrency gates."""
+    latency_jitter_s: float = 0.0
+    """Each latency drawn uniformly from ``latency_s`` +/- this: answers that do not all
+    arrive at once, as from a real fleet (a constant latency makes answers arrive in
+    convoys)."""
     max_concurrency: int | None = None
     overload: Literal["queue", "503"] = "queue"
     """Above ``max_concurrency``: wait for a slot, or answer 503 at once."""

@@ -30,6 +30,7 @@ import asyncio
 import contextlib
 import inspect
 import json
+import random
 import subprocess
 import sys
 import threading
@@ -82,6 +83,7 @@ class MockServer:
         self._connections: set[asyncio.Task[Any]] = set()
         self._semaphore: asyncio.Semaphore | None = None
         self._limiter = RateLimiter(self.config)
+        self._random = random.Random(self.config.seed)  # latency jitter, reproducible
         self._replay: Replay | None = None
         self._batch_api = BatchApi(self.config, self._batch_chat)
         self._thread: threading.Thread | None = None
@@ -357,6 +359,8 @@ class MockServer:
             with self._lock:
                 self._stats.faults[fault] += 1
         latency = reply.latency_s if reply and reply.latency_s is not None else cfg.latency_s
+        if cfg.latency_jitter_s:
+            latency = max(0.0, latency + self._random.uniform(-1, 1) * cfg.latency_jitter_s)
         if fault == "timeout":  # hold the slot, then hang up without a word
             await asyncio.sleep(0 if batch else cfg.hang_s)
             return self._count(Answer(0, b"", action="hang"))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from summarise.backends.base import BackendRecipe
 from summarise.backends.local.gguf import check_gguf, choose_n_ctx, find_smollm2_gguf
 from summarise.backends.local.install import require_llama_cpp
 from summarise.backends.local.server import STARTUP_TIMEOUT_S, LocalServer, free_port
@@ -85,6 +86,9 @@ class LocalBackend(OpenAIBackend):
         # starts the child, and signal handlers can only be set from the main thread.
         self.server.start()
         await super().start()
+
+    def worker_recipe(self, workers: int) -> BackendRecipe | None:
+        return None  # the llama.cpp server is this process's; one model, one queue
 
     async def aclose(self) -> None:
         try:

@@ -10,6 +10,7 @@ import time
 
 from summarise.backends.base import (
     DEFAULT_MAX_ARTICLE_CHARS,
+    BackendRecipe,
     Extraction,
     fit_text,
     truncation_warning,
@@ -43,6 +44,9 @@ class OfflineBackend:
 
     def describe(self) -> str | None:
         return None
+
+    def worker_recipe(self, workers: int) -> BackendRecipe | None:
+        return OfflineBackend
 
     async def summarise(self, article: CleanArticle) -> tuple[Extraction, str]:
         started = time.monotonic()

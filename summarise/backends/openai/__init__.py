@@ -7,9 +7,13 @@ it, ``retries`` sorts failures, and ``replay`` records or replays raw exchanges.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+
 from summarise import prompt
 from summarise.backends.base import (
     DEFAULT_MAX_ARTICLE_CHARS,
+    BackendRecipe,
     Extraction,
     article_char_budget,
     fit_text,
@@ -67,3 +71,23 @@ class OpenAIBackend:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+    def worker_recipe(self, workers: int) -> BackendRecipe | None:
+        """The same endpoint with what the probe found (workers do not probe again), and
+        client-side rate limits split evenly between the ``workers``."""
+        if self.capabilities is None:
+            return None
+        share = dataclasses.replace(
+            self.config,
+            rpm=_share(self.config.rpm, workers),
+            tpm=_share(self.config.tpm, workers),
+        )
+        return functools.partial(_rebuilt, share, self.capabilities, self.name)
+
+
+def _share(limit: int | None, workers: int) -> int | None:
+    return None if limit is None else max(1, limit // workers)
+
+
+def _rebuilt(config: EndpointConfig, capabilities: Capabilities, name: str) -> OpenAIBackend:
+    return OpenAIBackend(config, ModelClient(config, capabilities=capabilities), name=name)

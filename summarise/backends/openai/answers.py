@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+from openai.types.chat import ChatCompletion
 from pydantic import ValidationError
 
 from summarise.config import ResponseMode
@@ -19,6 +21,22 @@ from summarise.schema import ModelSummary
 # overflows the stack (SIGSEGV at maxLength ~1200). The full schema still travels in the
 # system prompt and pydantic enforces it on every answer.
 _STRICT_UNSUPPORTED = frozenset({"maxLength", "minLength"})
+
+
+class BadCompletion(ValueError):
+    """A 2xx response body that is not a chat completion object."""
+
+
+def parse_completion(content: bytes) -> ChatCompletion:
+    """A chat completion from its raw body, built as the SDK builds it (loosely: fields
+    a server left out stay unset, and the judge checks what matters)."""
+    try:
+        data = orjson.loads(content)
+    except orjson.JSONDecodeError as exc:
+        raise BadCompletion(f"not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise BadCompletion(f"a JSON {type(data).__name__}, not an object")
+    return ChatCompletion.construct(**data)
 
 
 class InvalidAnswer(ValueError):

@@ -20,8 +20,7 @@ from openai.types.chat import ChatCompletion
 
 from summarise import prompt
 from summarise.backends.openai.answers import InvalidAnswer, extract_json
-from summarise.backends.openai.guards import DeadlineExceeded
-from summarise.backends.openai.retries import transient_code
+from summarise.backends.openai.retries import os_errno, transient_code
 from summarise.config import EndpointConfig, ResponseMode
 
 PROBE_MAX_RETRIES = 2
@@ -160,16 +159,12 @@ def probe_deadline_s(config: EndpointConfig) -> float:
 def connection_cause(exc: BaseException) -> str:
     """The operating system's reason for a failed connection ("connection refused"), else
     the HTTP library's."""
-    seen: BaseException | None = exc
-    for _ in range(10):  # a cause chain is short; never follow a cycle
-        if seen is None:
-            break
-        if isinstance(seen, OSError) and seen.errno:
-            return os.strerror(seen.errno).lower()  # asyncio's own strerror names no reason
-        seen = seen.__cause__ or seen.__context__
+    number = os_errno(exc)
+    if number is not None:
+        return os.strerror(number).lower()  # asyncio's own strerror names no reason
     cause = exc.__cause__
     return str(cause or exc).lower() or type(exc).__name__
 
 
 def _is_silence(exc: BaseException | None) -> bool:
-    return isinstance(exc, DeadlineExceeded | openai.APITimeoutError)
+    return exc is not None and transient_code(exc) == "timeout"

@@ -7,11 +7,13 @@ and rejected requests stop the run (``fatal_message``).
 
 from __future__ import annotations
 
+import errno
 import json
 
 import openai
 from aiolimiter import AsyncLimiter
 
+from summarise.backends.openai.answers import BadCompletion
 from summarise.backends.openai.guards import DeadlineExceeded, ResponseTooLarge
 from summarise.config import EndpointConfig
 
@@ -42,6 +44,7 @@ def is_transient(exc: BaseException) -> bool:
         exc,
         openai.APIResponseValidationError
         | json.JSONDecodeError
+        | BadCompletion
         | DeadlineExceeded
         | ResponseTooLarge,
     )
@@ -51,8 +54,23 @@ def is_rate_limit(exc: BaseException | None) -> bool:
     return isinstance(exc, openai.APIStatusError) and exc.status_code == 429
 
 
+def os_errno(exc: BaseException) -> int | None:
+    """The operating system's error number behind a failure (ECONNREFUSED ...), if any."""
+    seen: BaseException | None = exc
+    for _ in range(10):  # a cause chain is short; never follow a cycle
+        if seen is None:
+            return None
+        if isinstance(seen, OSError) and seen.errno:
+            return seen.errno
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def transient_code(exc: BaseException) -> str:
-    if isinstance(exc, openai.APITimeoutError | DeadlineExceeded):
+    # aiohttp's mapping turns a refused connection into a connect "timeout": the OS error
+    # behind it says what really happened.
+    silent = isinstance(exc, openai.APITimeoutError) and os_errno(exc) in (None, errno.ETIMEDOUT)
+    if silent or isinstance(exc, DeadlineExceeded):
         return "timeout"
     if isinstance(exc, openai.APIConnectionError):
         return "connection_error"

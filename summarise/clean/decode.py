@@ -27,7 +27,7 @@ _BINARY_MAGIC = (
     b"\x7fELF",
     b"\xd0\xcf\x11\xe0",
 )
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 # ftfy only needs to see a line that could hold mojibake, a control character, an HTML
 # entity or an odd line break; skipping the rest keeps cleaning well under a millisecond.
 _NEEDS_REPAIR = re.compile(
@@ -97,11 +97,18 @@ def _check_text(text: str) -> str:
     if not text.strip():
         raise CleanError("empty", "the input is empty (nothing but whitespace)")
     sample = text[:8192]
-    if len(_CONTROL.findall(sample)) > max(8, len(sample) // 50):
+    if _control_count(sample) > max(8, len(sample) // 50):
         raise CleanError(
             "undecodable", "the input is mostly control characters: not text in any encoding"
         )
     return text
+
+
+def _control_count(text: str) -> int:
+    """Control characters (not tab or line breaks) in ``text``, counted in C: they are
+    ASCII, and no other character's UTF-8 holds an ASCII byte."""
+    data = text.encode("utf-8", "surrogatepass")
+    return len(data) - len(data.translate(None, _CONTROL))
 
 
 # Not U+0085: in text that went through latin-1 it is half of a mojibake pair ftfy fixes.
@@ -116,15 +123,25 @@ def repair(text: str) -> str:
     """
     if "\r" in text or "\x0b" in text or "\x0c" in text or "\u2028" in text or "\u2029" in text:
         text = _LINE_BREAKS.sub("\n", text)
-    if _NEEDS_REPAIR.search(text):
-        lines = text.split("\n")
-        for i, line in enumerate(lines):
-            if _NEEDS_REPAIR.search(line):
-                lines[i] = ftfy.fix_text(line, _FTFY)
-        text = "\n".join(lines)
-    if not unicodedata.is_normalized("NFC", text):
+    text = _fix_lines(text)
+    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
     return text
+
+
+def _fix_lines(text: str) -> str:
+    """ftfy on each line that could need it, found by one scan of the whole text."""
+    match = _NEEDS_REPAIR.search(text)
+    parts: list[str] = []
+    done = 0  # the text before this is copied or fixed
+    while match is not None:
+        start = text.rfind("\n", 0, match.start()) + 1
+        end = text.find("\n", match.end())
+        end = len(text) if end < 0 else end
+        parts += (text[done:start], ftfy.fix_text(text[start:end], _FTFY))
+        done = end
+        match = _NEEDS_REPAIR.search(text, end)
+    return "".join([*parts, text[done:]]) if parts else text
 
 
 def is_mojibake(line: str) -> bool:

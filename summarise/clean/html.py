@@ -19,7 +19,7 @@ from summarise.clean.lines import (
     normal_key,
     split_units,
 )
-from summarise.clean.models import CleanArticle, CleanError, Removed
+from summarise.clean.models import CleanArticle, CleanError, removed_lines
 from summarise.text.dates import parse_date
 
 
@@ -46,10 +46,10 @@ def clean_html(html: str, url: str | None, title: str | None) -> CleanArticle:
     found_title = title or _strip_site(doc.title, doc.sitename)
     lines = repair(doc.text).split("\n")
     result = _trim_extracted(lines, found_title)
-    removed = [
-        Removed(line=i + 1, text=lines[i].strip(), reason=f"{reason} (in extracted text)")
+    removed = removed_lines(
+        (i + 1, lines[i].strip(), f"{reason} (in extracted text)")
         for i, reason in sorted(result.dropped.items())
-    ]
+    )
     return CleanArticle(
         title=found_title,
         published=parse_date(doc.date or "") or result.published,

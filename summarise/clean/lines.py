@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from summarise.clean.boilerplate import HEADER_KEYS, NOT_PLACES, PROMPT_ROLES, classify_line
 from summarise.clean.decode import is_mojibake
-from summarise.clean.models import CleanArticle, Removed
+from summarise.clean.models import CleanArticle, removed_lines
 from summarise.text.dates import TIMESTAMP, parse_date
 
 # --- Line features --------------------------------------------------------------------
@@ -169,10 +169,9 @@ def clean_text(text: str, title: str | None = None) -> CleanArticle:
     lines = text.split("\n")
     result = _clean_lines(lines, title)
     body = "\n\n".join(u.text for u in result.kept)
-    removed = [
-        Removed(line=i + 1, text=lines[i].strip(), reason=reason)
-        for i, reason in sorted(result.dropped.items())
-    ]
+    removed = removed_lines(
+        (i + 1, lines[i].strip(), reason) for i, reason in sorted(result.dropped.items())
+    )
     return CleanArticle(
         title=result.title,
         published=result.published,

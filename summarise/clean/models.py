@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from collections.abc import Iterable
+from typing import Final
+
+from pydantic import BaseModel, Field, TypeAdapter
 
 from summarise.errors import ArticleError
 
@@ -20,6 +23,15 @@ class Removed(BaseModel):
     line: int = Field(description="1-based line number in the decoded input.")
     text: str
     reason: str
+
+
+_REMOVED: Final = TypeAdapter(list[Removed])
+
+
+def removed_lines(rows: Iterable[tuple[int, str, str]]) -> list[Removed]:
+    """``Removed`` records from (line, text, reason) rows, validated as one list: a page
+    drops a hundred lines or more, and one model at a time costs twice as much."""
+    return _REMOVED.validate_python([{"line": n, "text": t, "reason": r} for n, t, r in rows])
 
 
 class CleanArticle(BaseModel):

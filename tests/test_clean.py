@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from summarise.clean import CleanArticle, CleanError, clean, decode, explain
+from summarise.clean.lines import _initial_cases, _single_spaced
 from summarise.ingest import RawArticle, read
 from summarise.text.dates import parse_date
 
@@ -312,3 +313,19 @@ def test_standalone_dateline_line_is_moved_to_the_dateline_field() -> None:
     assert article.dateline == "GENEVA"
     assert "GENEVA —" not in article.text
     assert article.title == "Ministers meet in Geneva"
+
+
+# --- Fast paths agree with the plain definitions they replace -------------------------
+
+_ODD_CHARS = st.sampled_from(" \t\x1c\x85\xa0\u2009\u3000aZéÉ“’ıİſΣ1.")
+_ODD_TEXT = st.text(st.one_of(_ODD_CHARS, st.characters()))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_ODD_TEXT)
+def test_single_spacing_and_initial_cases_agree_with_str_split(text: str) -> None:
+    text = text.strip()
+    words = text.split()
+    assert _single_spaced(text) == " ".join(words)
+    lower = sum(w[0].islower() for w in words)
+    assert _initial_cases(" ".join(words)) == (lower, lower + sum(w[0].isupper() for w in words))

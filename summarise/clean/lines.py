@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from string import ascii_lowercase, ascii_uppercase
 
 from summarise.clean.boilerplate import HEADER_KEYS, NOT_PLACES, PROMPT_ROLES, classify_line
 from summarise.clean.decode import is_mojibake
@@ -42,14 +43,14 @@ class Unit:
     first: int  # 0-based index of its first line in the input
     last: int  # 0-based index of its last line
     text: str
-    words: int
+    words: int  # counted when first needed (0 until then): the unread tail may never be
     prose: bool
     key: str = ""  # lower-cased, whitespace-normalised text, for comparisons
     score: float = 0.0
     drop: str | None = None  # why it is dropped wherever it stands
     barrier: str | None = None  # end-of-article marker label
     related: bool = False  # a related-stories header
-    tail: bool = False  # past the article's end, not worth classifying
+    tail: bool = False  # past the article's end: left unread
 
 
 @dataclass(slots=True)
@@ -70,27 +71,71 @@ def _ends_sentence(text: str) -> bool:
 def _word_count(text: str, words: int) -> int:
     # Scripts written without spaces: count characters, roughly two to a word.
     if words * 12 < len(text):
-        wide = sum(1 for c in text if ord(c) > 0x2E80)
+        wide = sum(map("\u2e80".__lt__, text))  # characters past U+2E80, counted in C
         if wide > 10:
             words = max(words, wide // 2)
     return words
 
 
-def _is_prose(text: str, tokens: list[str], words: int) -> bool:
+def _is_prose(text: str, spaced: str, words: int) -> bool:
     """Reads like running text: long enough, punctuated like a sentence, mostly lower-case.
 
     Only words that start with a cased letter vote on case, so scripts without case
     (Chinese, Japanese, Korean, Arabic, ...) are judged on length and punctuation alone.
+    ``spaced`` is the text's words joined by single spaces.
     """
-    if words < 4 or (words <= 8 and TIMESTAMP.search(text)):
+    if words < 4 or (words <= 8 and _has_timestamp(text)):
         return False
-    firsts = [token[0] for token in tokens]
-    lower = sum(map(str.islower, firsts))
-    cased = lower + sum(map(str.isupper, firsts))
+    ends = _ends_sentence(text)
+    if not ends and words < 20:
+        return False
+    lower, cased = _initial_cases(spaced)
     ratio = lower / cased if cased >= 0.5 * words else 1.0
-    if _ends_sentence(text):
+    if ends:
         return ratio >= 0.3 or (words >= 12 and ratio >= 0.15)
-    return words >= 20 and ratio >= 0.45
+    return ratio >= 0.45
+
+
+# UTF-8 bytes -> "a" (ASCII lower case), "A" (upper case), "u" (the first byte of any other
+# character), the rest as they are: no byte of a non-ASCII character is ASCII, so " a" is
+# a word that starts with a lower-case ASCII letter.
+_BYTE_CLASSES = bytes.maketrans(
+    (ascii_lowercase + ascii_uppercase).encode() + bytes(range(0xC0, 0x100)),
+    b"a" * 26 + b"A" * 26 + b"u" * 64,
+)
+
+
+def _initial_cases(spaced: str) -> tuple[int, int]:
+    """How many words start with a lower-case letter, and how many with a cased one.
+
+    Counted in C on the byte classes of the UTF-8 rather than a call per word; only
+    initials outside ASCII are looked at one by one.
+    """
+    data = f" {spaced}".encode("utf-8", "surrogatepass")
+    classes = data.translate(_BYTE_CLASSES)
+    lower, upper = classes.count(b" a"), classes.count(b" A")
+    at = classes.find(b" u")
+    while at >= 0:
+        lead = data[at + 1]
+        size = 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
+        initial = data[at + 1 : at + 1 + size].decode("utf-8", "surrogatepass")
+        lower += initial.islower()
+        upper += initial.isupper()
+        at = classes.find(b" u", at + 1)
+    return lower, lower + upper
+
+
+_DIGIT = re.compile(r"\d")
+
+
+def _has_timestamp(text: str) -> bool:
+    # Every timestamp has a digit: a quick search for one spares most lines the slow one.
+    return _DIGIT.search(text) is not None and TIMESTAMP.search(text) is not None
+
+
+def _date_in(text: str) -> str | None:
+    # Likewise every date ``parse_date`` reads has a year.
+    return parse_date(text) if _DIGIT.search(text) else None
 
 
 def _is_headline(unit: Unit) -> bool:
@@ -102,11 +147,11 @@ def _is_headline(unit: Unit) -> bool:
         return False
     if not (text[:1].isupper() or text[:1].isdigit() or text[:1] in "'\"‘“¿¡["):
         return False
-    if _DATELINE_LINE.match(text) or (unit.words <= 8 and TIMESTAMP.search(text)):
+    if _DATELINE_LINE.match(text) or (unit.words <= 8 and _has_timestamp(text)):
         return False
     if _prompt_role(text):
         return False
-    return any(c.islower() for c in text) or unit.words >= 4
+    return any(map(str.islower, text)) or unit.words >= 4
 
 
 def _prompt_role(text: str) -> bool:
@@ -205,6 +250,11 @@ def _clean_lines(lines: list[str], known_title: str | None) -> LineResult:
 
     after_reason = "after the article: page furniture"
     for pos, unit in enumerate(units):
+        if unit.tail:  # the rest is unread, all of it after the article
+            for i in range(unit.first, len(lines)):
+                if lines[i].strip():
+                    dropped[i] = after_reason
+            break
         if pos == title_pos:
             reason: str | None = "title"
         elif unit.drop is not None:
@@ -276,23 +326,37 @@ def split_units(lines: list[str], start: int) -> list[Unit]:
         else:
             units.append(Unit(i, i, text, 0, False))
         prev_blank = False
-    for unit in units:
-        unit.words = _word_count(unit.text, len(unit.text.split()))
     return units
 
 
 def _describe(unit: Unit) -> None:
-    tokens = unit.text.split()
-    unit.prose = _is_prose(unit.text, tokens, unit.words)
-    unit.key = " ".join(tokens).lower()
+    spaced = _single_spaced(unit.text)
+    unit.words = _word_count(unit.text, spaced.count(" ") + 1)
+    unit.prose = _is_prose(unit.text, spaced, unit.words)
+    unit.key = spaced.lower()
+
+
+# What str.split() splits at in ASCII, bar the space and the line break.
+_ODD_SPACES = b"\t\x0b\x0c\r\x1c\x1d\x1e\x1f"
+
+
+def _single_spaced(text: str) -> str:
+    """The words of ``text`` (a stripped unit) joined by single spaces."""
+    # Most ASCII lines already are: checked in C, without splitting them into words.
+    if text.isascii() and "  " not in text:
+        data = text.encode()
+        if len(data.translate(None, _ODD_SPACES)) == len(data):
+            return text
+    return " ".join(text.split())
 
 
 def _continues(prev: str, text: str) -> bool:
     """``text`` carries on the sentence that ``prev`` broke off (hard-wrapped text)."""
-    if len(prev) < 30 or _ends_sentence(prev) or prev.endswith(":"):
+    # Cheapest test first: most lines start with a capital, a digit or a quote.
+    if not text[0].islower() or len(prev) < 30 or _ends_sentence(prev) or prev.endswith(":"):
         return False
-    head = text.split(maxsplit=1)[0]
-    if not (head[:2].isalpha() and head[0].islower() and len(text.split()) >= 3):
+    head, *rest = text.split(maxsplit=2)
+    if not (head[:2].isalpha() and len(rest) == 2):
         return False
     words = prev.split()  # a sentence, not a Title Case headline followed by "by ..."
     return sum(w[0].islower() for w in words) >= 0.4 * len(words)
@@ -308,10 +372,8 @@ def mark_units(units: list[Unit], title: str | None, prune: bool = True) -> None
     seen: dict[str, int] = {}
     title_key = normal_key(title) if title else None
     prose_words = 0  # the headline again after this much prose starts a related list
-    remaining = sum(unit.words for unit in units)
     run = run_before = 0  # words of the current run of prose paragraphs, and the last one
     for pos, unit in enumerate(units):
-        remaining -= unit.words
         _describe(unit)
         text = unit.text
         key = unit.key
@@ -341,7 +403,7 @@ def mark_units(units: list[Unit], title: str | None, prune: bool = True) -> None
             prune
             and unit.barrier is not None
             and run_before >= _SETTLED
-            and _AFTER_END * remaining < 0.5 * run_before
+            and _outweighs(run_before, units[pos + 1 :])
         ):
             for rest in units[pos + 1 :]:
                 rest.tail = True
@@ -352,6 +414,21 @@ def mark_units(units: list[Unit], title: str | None, prune: bool = True) -> None
             after = pos + 1 < len(units) and units[pos + 1].prose
             if not before and not after:
                 unit.score *= _ISOLATED
+
+
+def _outweighs(run: int, rest: list[Unit]) -> bool:
+    """A run of prose this long outweighs ``rest`` even if all of it is prose, discounted
+    as it is past an end marker."""
+    # A word takes a character and a space, so a unit's length bounds its words until
+    # they are counted: most pages are settled by counting a few units, or none.
+    bound = sum(unit.words or (len(unit.text) + 1) // 2 for unit in rest)
+    for unit in rest:
+        if _AFTER_END * bound < 0.5 * run:
+            return True
+        if not unit.words:
+            unit.words = _word_count(unit.text, len(unit.text.split()))
+            bound -= (len(unit.text) + 1) // 2 - unit.words
+    return _AFTER_END * bound < 0.5 * run
 
 
 _HEADLINE_AGAIN = "headline repeated in a related-stories list"
@@ -521,7 +598,7 @@ def _find_date_and_dateline(
             unit.drop = "dateline"
             continue
         if result.published is None and pos != title_pos:
-            result.published = parse_date(unit.text)
+            result.published = _date_in(unit.text)
     for unit in units[start:end]:
         if unit.drop is None and unit.barrier is None and not unit.related:
             result.dateline = result.dateline or inline_dateline(unit.text)

@@ -64,7 +64,7 @@ def _trim_extracted(lines: list[str], title: str | None) -> LineResult:
     """Drop what an HTML extractor kept past the article's end, and furniture lines."""
     units = split_units(lines, 0)
     result = LineResult(units=units, title=title)
-    mark_units(units, title, prune=False)
+    mark_units(units, title)
     # An end marker ends the article only past half of its words: trafilatura has already
     # cut the page down to the article, and notices like "© AP" can sit near the top.
     total = sum(u.words for u in units)

@@ -9,6 +9,7 @@ dropped line by line, each with its reason. The HTML path reuses the line rules 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from string import ascii_lowercase, ascii_uppercase
 
@@ -43,14 +44,13 @@ class Unit:
     first: int  # 0-based index of its first line in the input
     last: int  # 0-based index of its last line
     text: str
-    words: int  # counted when first needed (0 until then): the unread tail may never be
+    words: int  # counted when the unit is read (``mark_units``)
     prose: bool
     key: str = ""  # lower-cased, whitespace-normalised text, for comparisons
     score: float = 0.0
     drop: str | None = None  # why it is dropped wherever it stands
     barrier: str | None = None  # end-of-article marker label
     related: bool = False  # a related-stories header
-    tail: bool = False  # past the article's end: left unread
 
 
 @dataclass(slots=True)
@@ -231,14 +231,13 @@ def _clean_lines(lines: list[str], known_title: str | None) -> LineResult:
     header: dict[str, str] = {}
     dropped: dict[int, str] = {}
     start_line = _read_header(lines, header, dropped)
-    units = split_units(lines, start_line)
-    result = LineResult(units=units, dropped=dropped)
-    result.title = known_title or header.get("title")
+    title = known_title or header.get("title")
+    units = mark_units(iter_units(lines, start_line), title, lines)
+    result = LineResult(units=units, dropped=dropped, title=title)
     result.published = parse_date(header["published"]) if "published" in header else None
     url = header.get("url", "")
     result.url = url if URL.match(url) else None
 
-    mark_units(units, result.title)
     anchor = _anchor(units, result.title)
     _mark_headline_again(units, anchor)
     start, end = _body_span(units, anchor)
@@ -250,11 +249,6 @@ def _clean_lines(lines: list[str], known_title: str | None) -> LineResult:
 
     after_reason = "after the article: page furniture"
     for pos, unit in enumerate(units):
-        if unit.tail:  # the rest is unread, all of it after the article
-            for i in range(unit.first, len(lines)):
-                if lines[i].strip():
-                    dropped[i] = after_reason
-            break
         if pos == title_pos:
             reason: str | None = "title"
         elif unit.drop is not None:
@@ -277,6 +271,9 @@ def _clean_lines(lines: list[str], known_title: str | None) -> LineResult:
             for i in range(unit.first, unit.last + 1):
                 if lines[i].strip():
                     dropped[i] = reason
+    for i in range(units[-1].last + 1 if units else start_line, len(lines)):
+        if lines[i].strip():  # unread: the article ended above
+            dropped[i] = after_reason
     return result
 
 
@@ -312,21 +309,28 @@ def _read_header(lines: list[str], header: dict[str, str], dropped: dict[int, st
 
 def split_units(lines: list[str], start: int) -> list[Unit]:
     """Non-blank lines as units, joining the lines of hard-wrapped paragraphs."""
-    units: list[Unit] = []
+    return list(iter_units(lines, start))
+
+
+def iter_units(lines: list[str], start: int) -> Iterator[Unit]:
+    """``split_units`` one unit at a time, for a reader that may stop early."""
+    unit: Unit | None = None
     prev_blank = True
     for i in range(start, len(lines)):
         text = lines[i].strip()
         if not text:
             prev_blank = True
             continue
-        if not prev_blank and units and _continues(units[-1].text, text):
-            last = units[-1]
-            last.text = f"{last.text} {text}"
-            last.last = i
+        if unit is not None and not prev_blank and _continues(unit.text, text):
+            unit.text = f"{unit.text} {text}"
+            unit.last = i
         else:
-            units.append(Unit(i, i, text, 0, False))
+            if unit is not None:
+                yield unit
+            unit = Unit(i, i, text, 0, False)
         prev_blank = False
-    return units
+    if unit is not None:
+        yield unit
 
 
 def _describe(unit: Unit) -> None:
@@ -336,17 +340,12 @@ def _describe(unit: Unit) -> None:
     unit.key = spaced.lower()
 
 
-# What str.split() splits at in ASCII, bar the space and the line break.
-_ODD_SPACES = b"\t\x0b\x0c\r\x1c\x1d\x1e\x1f"
-
-
 def _single_spaced(text: str) -> str:
     """The words of ``text`` (a stripped unit) joined by single spaces."""
-    # Most ASCII lines already are: checked in C, without splitting them into words.
-    if text.isascii() and "  " not in text:
-        data = text.encode()
-        if len(data.translate(None, _ODD_SPACES)) == len(data):
-            return text
+    # Most lines already are, told in C without splitting them into words: every
+    # whitespace character but the space is unprintable.
+    if "  " not in text and text.isprintable():
+        return text
     return " ".join(text.split())
 
 
@@ -362,18 +361,23 @@ def _continues(prev: str, text: str) -> bool:
     return sum(w[0].islower() for w in words) >= 0.4 * len(words)
 
 
-def mark_units(units: list[Unit], title: str | None, prune: bool = True) -> None:
+def mark_units(
+    source: Iterable[Unit], title: str | None, lines: list[str] | None = None
+) -> list[Unit]:
     """Mark mojibake, end markers, related headers, boilerplate, duplicates; score.
+    Returns the units read.
 
-    With ``prune``, stop at an end marker that closes an unbroken run of prose (the
-    article) which even an all-prose rest, discounted as it is there, could not outweigh:
-    the rest is marked ``tail`` and left unread.
+    Given the ``lines`` the units come from, stop at an end marker that closes an
+    unbroken run of prose (the article) which even an all-prose rest, discounted as it is
+    there, could not outweigh: the rest is left unread (with ``iter_units``, unsplit).
     """
+    units: list[Unit] = []
     seen: dict[str, int] = {}
     title_key = normal_key(title) if title else None
     prose_words = 0  # the headline again after this much prose starts a related list
     run = run_before = 0  # words of the current run of prose paragraphs, and the last one
-    for pos, unit in enumerate(units):
+    for unit in source:
+        units.append(unit)
         _describe(unit)
         text = unit.text
         key = unit.key
@@ -400,13 +404,11 @@ def mark_units(units: list[Unit], title: str | None, prune: bool = True) -> None
             run_before, run = run, 0
         unit.score = _score(unit)
         if (
-            prune
+            lines is not None
             and unit.barrier is not None
             and run_before >= _SETTLED
-            and _outweighs(run_before, units[pos + 1 :])
+            and _outweighs(run_before, lines, unit.last + 1)
         ):
-            for rest in units[pos + 1 :]:
-                rest.tail = True
             break
     for pos, unit in enumerate(units):
         if unit.score > 0:
@@ -414,21 +416,35 @@ def mark_units(units: list[Unit], title: str | None, prune: bool = True) -> None
             after = pos + 1 < len(units) and units[pos + 1].prose
             if not before and not after:
                 unit.score *= _ISOLATED
+    return units
 
 
-def _outweighs(run: int, rest: list[Unit]) -> bool:
-    """A run of prose this long outweighs ``rest`` even if all of it is prose, discounted
-    as it is past an end marker."""
-    # A word takes a character and a space, so a unit's length bounds its words until
-    # they are counted: most pages are settled by counting a few units, or none.
-    bound = sum(unit.words or (len(unit.text) + 1) // 2 for unit in rest)
-    for unit in rest:
-        if _AFTER_END * bound < 0.5 * run:
-            return True
-        if not unit.words:
-            unit.words = _word_count(unit.text, len(unit.text.split()))
-            bound -= (len(unit.text) + 1) // 2 - unit.words
-    return _AFTER_END * bound < 0.5 * run
+def _outweighs(run: int, lines: list[str], first: int) -> bool:
+    """A run of prose this long outweighs the lines from ``first`` on even if all of them
+    are prose, discounted as they are past an end marker."""
+    if _AFTER_END * _most_words("\n".join(lines[first:])) < 0.5 * run:
+        return True  # settles most pages without splitting the rest into words
+    words = sum(_word_count(unit.text, len(unit.text.split())) for unit in iter_units(lines, first))
+    return _AFTER_END * words < 0.5 * run
+
+
+# What str.split() splits at in ASCII, bar the space and the line break.
+_ODD_SPACES = b"\t\x0b\x0c\r\x1c\x1d\x1e\x1f"
+
+
+def _most_words(text: str) -> int:
+    """An upper bound, counted in C, on the words of the units ``text`` splits into."""
+    # A word ends at a space or the text's end; any non-ASCII character could be a space,
+    # or a wide character that ``_word_count`` counts half a word.
+    ascii = text.encode("ascii", "ignore")
+    spaces = (
+        ascii.count(b" ")
+        + ascii.count(b"\n")
+        + len(ascii)
+        - len(ascii.translate(None, _ODD_SPACES))
+    )
+    others = len(text) - len(ascii)
+    return spaces + 1 + others + others // 2
 
 
 _HEADLINE_AGAIN = "headline repeated in a related-stories list"
@@ -493,8 +509,6 @@ def _body_span(units: list[Unit], anchor: int | None) -> tuple[int, int]:
     run_score = 0.0
     run_start = 0
     for pos, unit in enumerate(units):
-        if unit.tail:
-            break
         if pos == anchor:
             weight = 1.0
             run_score = 0.0  # the article starts at its headline

@@ -46,10 +46,7 @@ def clean_html(html: str, url: str | None, title: str | None) -> CleanArticle:
     found_title = title or _strip_site(doc.title, doc.sitename)
     lines = repair(doc.text).split("\n")
     result = _trim_extracted(lines, found_title)
-    removed = removed_lines(
-        (i + 1, lines[i].strip(), f"{reason} (in extracted text)")
-        for i, reason in sorted(result.dropped.items())
-    )
+    removed = removed_lines(lines, result.dropped, " (in extracted text)")
     return CleanArticle(
         title=found_title,
         published=parse_date(doc.date or "") or result.published,

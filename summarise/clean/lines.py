@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import compress
 from string import ascii_lowercase, ascii_uppercase
 
 from summarise.clean.boilerplate import HEADER_KEYS, NOT_PLACES, PROMPT_ROLES, classify_line
@@ -214,9 +215,7 @@ def clean_text(text: str, title: str | None = None) -> CleanArticle:
     lines = text.split("\n")
     result = _clean_lines(lines, title)
     body = "\n\n".join(u.text for u in result.kept)
-    removed = removed_lines(
-        (i + 1, lines[i].strip(), reason) for i, reason in sorted(result.dropped.items())
-    )
+    removed = removed_lines(lines, result.dropped)
     return CleanArticle(
         title=result.title,
         published=result.published,
@@ -271,9 +270,9 @@ def _clean_lines(lines: list[str], known_title: str | None) -> LineResult:
             for i in range(unit.first, unit.last + 1):
                 if lines[i].strip():
                     dropped[i] = reason
-    for i in range(units[-1].last + 1 if units else start_line, len(lines)):
-        if lines[i].strip():  # unread: the article ended above
-            dropped[i] = after_reason
+    rest = units[-1].last + 1 if units else start_line  # unread: the article ended above
+    nonblank = compress(range(rest, len(lines)), map(str.strip, lines[rest:]))
+    dropped.update(dict.fromkeys(nonblank, after_reason))
     return result
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Final
 
 from pydantic import BaseModel, Field, TypeAdapter
@@ -28,10 +27,14 @@ class Removed(BaseModel):
 _REMOVED: Final = TypeAdapter(list[Removed])
 
 
-def removed_lines(rows: Iterable[tuple[int, str, str]]) -> list[Removed]:
-    """``Removed`` records from (line, text, reason) rows, validated as one list: a page
-    drops a hundred lines or more, and one model at a time costs twice as much."""
-    return _REMOVED.validate_python([{"line": n, "text": t, "reason": r} for n, t, r in rows])
+def removed_lines(lines: list[str], dropped: dict[int, str], suffix: str = "") -> list[Removed]:
+    """``Removed`` records of the ``dropped`` lines (index -> reason), validated as one
+    list: a page drops a hundred lines or more, and one model at a time costs twice as
+    much."""
+    rows = sorted(dropped.items())
+    return _REMOVED.validate_python(
+        [{"line": i + 1, "text": lines[i].strip(), "reason": reason + suffix} for i, reason in rows]
+    )
 
 
 class CleanArticle(BaseModel):

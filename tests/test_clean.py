@@ -6,14 +6,21 @@ seed are the article body, its title, date and dateline.
 
 from __future__ import annotations
 
+import copy
 import json
+import re
+import sys
+from collections.abc import Callable
 from pathlib import Path
+from string import ascii_lowercase
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from summarise.clean import CleanArticle, CleanError, clean, decode, explain
+from summarise.clean.boilerplate import _TABLES, _UNFOLDED
+from summarise.clean.lines import _initial_cases, _single_spaced
 from summarise.ingest import RawArticle, read
 from summarise.text.dates import parse_date
 
@@ -312,3 +319,58 @@ def test_standalone_dateline_line_is_moved_to_the_dateline_field() -> None:
     assert article.dateline == "GENEVA"
     assert "GENEVA —" not in article.text
     assert article.title == "Ministers meet in Geneva"
+
+
+# --- Fast paths agree with the plain definitions they replace -------------------------
+
+_ODD_CHARS = st.sampled_from(" \t\x1c\x85\xa0\u2009\u3000aZéÉ“’ıİſΣ1.")
+_ODD_TEXT = st.text(st.one_of(_ODD_CHARS, st.characters()))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_ODD_TEXT)
+def test_single_spacing_and_initial_cases_agree_with_str_split(text: str) -> None:
+    text = text.strip()
+    words = text.split()
+    assert _single_spaced(text) == " ".join(words)
+    lower = sum(w[0].islower() for w in words)
+    assert _initial_cases(" ".join(words)) == (lower, lower + sum(w[0].isupper() for w in words))
+
+
+def test_lower_case_keeps_what_ignorecase_matches_bar_the_unfolded_letters() -> None:
+    # What the folded pre-test of the boilerplate tables relies on, for every character.
+    chars = "".join(chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF)
+    for letter in ascii_lowercase:
+        matched = set(re.findall(letter, chars, re.IGNORECASE))
+        assert {c for c in matched if c.lower() != letter} <= set(_UNFOLDED)
+    for c in chars:
+        low = c.lower()
+        if low != c and c not in _UNFOLDED:
+            assert len(low) == 1
+            for cls in (r"\s", r"\d", r"\w"):
+                assert bool(re.match(cls, c)) == bool(re.match(cls, low))
+
+
+_BOILERPLATE_TEXT = (
+    "more world news top stories in canada share this article on facebook twitter © (c) 2023 "
+    "getty images via afp reuters photo credit: comments (3) [ 12 ] replies to leave a comment "
+    "read more to continue skip the main content tags : — • | sign in subscribe now related "
+    "you may also like advertisement with files from the canadian press all rights reserved"
+)
+_BOILERPLATE_WORDS = tuple(_BOILERPLATE_TEXT.split())
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.sampled_from(_BOILERPLATE_WORDS), min_size=1, max_size=7),
+    st.sampled_from([str, str.upper, str.title]),
+    st.sampled_from([("", ""), ("s", "ſ"), ("i", "ı"), ("i", "İ"), ("I", "İ"), ("S", "ſ")]),
+)
+def test_folded_pretest_never_rules_out_a_row(
+    words: list[str], case: Callable[[str], str], swap: tuple[str, str]
+) -> None:
+    reference = copy.copy(_TABLES)
+    reference.folded = None  # always the real alternation
+    line = case(" ".join(words))
+    line = line.replace(*swap) if swap[0] else line
+    assert _TABLES.classify(line) == reference.classify(line)

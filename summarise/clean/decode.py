@@ -27,7 +27,7 @@ _BINARY_MAGIC = (
     b"\x7fELF",
     b"\xd0\xcf\x11\xe0",
 )
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 # ftfy only needs to see a line that could hold mojibake, a control character, an HTML
 # entity or an odd line break; skipping the rest keeps cleaning well under a millisecond.
 _NEEDS_REPAIR = re.compile(
@@ -53,7 +53,7 @@ def decode(data: bytes) -> str:
             raise CleanError(
                 "undecodable", f"invalid UTF-16 after a byte-order mark: {exc}"
             ) from exc
-    if not data.strip():
+    if not data or data.isspace():
         raise CleanError("empty", "the input is empty (nothing but whitespace)")
     if b"\x00" in data[:8192] and not data.startswith(_BINARY_MAGIC):
         utf16 = _utf16_without_bom(data)
@@ -94,14 +94,21 @@ def _utf16_without_bom(data: bytes) -> str | None:
 
 
 def _check_text(text: str) -> str:
-    if not text.strip():
+    if not text or text.isspace():
         raise CleanError("empty", "the input is empty (nothing but whitespace)")
     sample = text[:8192]
-    if len(_CONTROL.findall(sample)) > max(8, len(sample) // 50):
+    if _control_count(sample) > max(8, len(sample) // 50):
         raise CleanError(
             "undecodable", "the input is mostly control characters: not text in any encoding"
         )
     return text
+
+
+def _control_count(text: str) -> int:
+    """Control characters (not tab or line breaks) in ``text``, counted in C: they are
+    ASCII, and no other character's UTF-8 holds an ASCII byte."""
+    data = text.encode("utf-8", "surrogatepass")
+    return len(data) - len(data.translate(None, _CONTROL))
 
 
 # Not U+0085: in text that went through latin-1 it is half of a mojibake pair ftfy fixes.
@@ -116,19 +123,55 @@ def repair(text: str) -> str:
     """
     if "\r" in text or "\x0b" in text or "\x0c" in text or "\u2028" in text or "\u2029" in text:
         text = _LINE_BREAKS.sub("\n", text)
-    if _NEEDS_REPAIR.search(text):
-        lines = text.split("\n")
-        for i, line in enumerate(lines):
-            if _NEEDS_REPAIR.search(line):
-                lines[i] = ftfy.fix_text(line, _FTFY)
-        text = "\n".join(lines)
-    if not unicodedata.is_normalized("NFC", text):
+    text = _fix_lines(text)
+    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
     return text
 
 
+def _may_need_repair(line: str) -> bool:
+    if line.isascii():  # then only an entity's "&" or a control character, found in C
+        return "&" in line or _control_count(line) > 0
+    return _NEEDS_REPAIR.search(line) is not None
+
+
+def _fix_lines(text: str) -> str:
+    """ftfy on each line that could need it."""
+    parts: list[str] = []
+    done = 0  # the text before this is copied or fixed
+    for start in _suspect_lines(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        parts += (text[done:start], ftfy.fix_text(text[start:end], _FTFY))
+        done = end
+    return "".join([*parts, text[done:]]) if parts else text
+
+
+# ASCII that is never a reason for ftfy: deleted from UTF-8, it leaves the control
+# characters, any "&" and every non-ASCII character (no byte of one is ASCII).
+_PLAIN_ASCII = bytes(set(range(0x80)) - set(_CONTROL + b"&"))
+
+
+def _suspect_lines(text: str) -> list[int]:
+    """Where the lines start that hold a character ftfy might fix (``_NEEDS_REPAIR``).
+
+    Found with ``str.find``, many times faster than a regex scanning for the class, for
+    each of the few such characters the text holds: the regex reads only what is left of
+    the text's UTF-8 once the ASCII that never needs ftfy is deleted.
+    """
+    data = text.encode("utf-8", "surrogatepass").translate(None, _PLAIN_ASCII)
+    starts = set()
+    for char in set(_NEEDS_REPAIR.findall(data.decode("utf-8", "surrogatepass"))):
+        at = text.find(char)
+        while at >= 0:
+            starts.add(text.rfind("\n", 0, at) + 1)
+            end = text.find("\n", at)
+            at = text.find(char, end) if end >= 0 else -1
+    return sorted(starts)
+
+
 def is_mojibake(line: str) -> bool:
     """A line ftfy could not repair that carries no readable words (``Â鶹´«Ã½``)."""
-    if not _NEEDS_REPAIR.search(line) or not is_bad(line):
+    if not _may_need_repair(line) or not is_bad(line):
         return False
     return sum(1 for w in line.split() if sum(c.isalpha() for c in w) >= 2) <= 3

@@ -19,7 +19,7 @@ from summarise.clean.lines import (
     normal_key,
     split_units,
 )
-from summarise.clean.models import CleanArticle, CleanError, Removed
+from summarise.clean.models import CleanArticle, CleanError, removed_lines
 from summarise.text.dates import parse_date
 
 
@@ -46,10 +46,7 @@ def clean_html(html: str, url: str | None, title: str | None) -> CleanArticle:
     found_title = title or _strip_site(doc.title, doc.sitename)
     lines = repair(doc.text).split("\n")
     result = _trim_extracted(lines, found_title)
-    removed = [
-        Removed(line=i + 1, text=lines[i].strip(), reason=f"{reason} (in extracted text)")
-        for i, reason in sorted(result.dropped.items())
-    ]
+    removed = removed_lines(lines, result.dropped, " (in extracted text)")
     return CleanArticle(
         title=found_title,
         published=parse_date(doc.date or "") or result.published,
@@ -64,7 +61,7 @@ def _trim_extracted(lines: list[str], title: str | None) -> LineResult:
     """Drop what an HTML extractor kept past the article's end, and furniture lines."""
     units = split_units(lines, 0)
     result = LineResult(units=units, title=title)
-    mark_units(units, title, prune=False)
+    mark_units(units, title)
     # An end marker ends the article only past half of its words: trafilatura has already
     # cut the page down to the article, and notices like "© AP" can sit near the top.
     total = sum(u.words for u in units)

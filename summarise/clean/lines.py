@@ -9,11 +9,14 @@ dropped line by line, each with its reason. The HTML path reuses the line rules 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import compress
+from string import ascii_lowercase, ascii_uppercase
 
 from summarise.clean.boilerplate import HEADER_KEYS, NOT_PLACES, PROMPT_ROLES, classify_line
 from summarise.clean.decode import is_mojibake
-from summarise.clean.models import CleanArticle, Removed
+from summarise.clean.models import CleanArticle, removed_lines
 from summarise.text.dates import TIMESTAMP, parse_date
 
 # --- Line features --------------------------------------------------------------------
@@ -42,14 +45,13 @@ class Unit:
     first: int  # 0-based index of its first line in the input
     last: int  # 0-based index of its last line
     text: str
-    words: int
+    words: int  # counted when the unit is read (``mark_units``)
     prose: bool
     key: str = ""  # lower-cased, whitespace-normalised text, for comparisons
     score: float = 0.0
     drop: str | None = None  # why it is dropped wherever it stands
     barrier: str | None = None  # end-of-article marker label
     related: bool = False  # a related-stories header
-    tail: bool = False  # past the article's end, not worth classifying
 
 
 @dataclass(slots=True)
@@ -70,27 +72,71 @@ def _ends_sentence(text: str) -> bool:
 def _word_count(text: str, words: int) -> int:
     # Scripts written without spaces: count characters, roughly two to a word.
     if words * 12 < len(text):
-        wide = sum(1 for c in text if ord(c) > 0x2E80)
+        wide = sum(map("\u2e80".__lt__, text))  # characters past U+2E80, counted in C
         if wide > 10:
             words = max(words, wide // 2)
     return words
 
 
-def _is_prose(text: str, tokens: list[str], words: int) -> bool:
+def _is_prose(text: str, spaced: str, words: int) -> bool:
     """Reads like running text: long enough, punctuated like a sentence, mostly lower-case.
 
     Only words that start with a cased letter vote on case, so scripts without case
     (Chinese, Japanese, Korean, Arabic, ...) are judged on length and punctuation alone.
+    ``spaced`` is the text's words joined by single spaces.
     """
-    if words < 4 or (words <= 8 and TIMESTAMP.search(text)):
+    if words < 4 or (words <= 8 and _has_timestamp(text)):
         return False
-    firsts = [token[0] for token in tokens]
-    lower = sum(map(str.islower, firsts))
-    cased = lower + sum(map(str.isupper, firsts))
+    ends = _ends_sentence(text)
+    if not ends and words < 20:
+        return False
+    lower, cased = _initial_cases(spaced)
     ratio = lower / cased if cased >= 0.5 * words else 1.0
-    if _ends_sentence(text):
+    if ends:
         return ratio >= 0.3 or (words >= 12 and ratio >= 0.15)
-    return words >= 20 and ratio >= 0.45
+    return ratio >= 0.45
+
+
+# UTF-8 bytes -> "a" (ASCII lower case), "A" (upper case), "u" (the first byte of any other
+# character), the rest as they are: no byte of a non-ASCII character is ASCII, so " a" is
+# a word that starts with a lower-case ASCII letter.
+_BYTE_CLASSES = bytes.maketrans(
+    (ascii_lowercase + ascii_uppercase).encode() + bytes(range(0xC0, 0x100)),
+    b"a" * 26 + b"A" * 26 + b"u" * 64,
+)
+
+
+def _initial_cases(spaced: str) -> tuple[int, int]:
+    """How many words start with a lower-case letter, and how many with a cased one.
+
+    Counted in C on the byte classes of the UTF-8 rather than a call per word; only
+    initials outside ASCII are looked at one by one.
+    """
+    data = f" {spaced}".encode("utf-8", "surrogatepass")
+    classes = data.translate(_BYTE_CLASSES)
+    lower, upper = classes.count(b" a"), classes.count(b" A")
+    at = classes.find(b" u")
+    while at >= 0:
+        lead = data[at + 1]
+        size = 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
+        initial = data[at + 1 : at + 1 + size].decode("utf-8", "surrogatepass")
+        lower += initial.islower()
+        upper += initial.isupper()
+        at = classes.find(b" u", at + 1)
+    return lower, lower + upper
+
+
+_DIGIT = re.compile(r"\d")
+
+
+def _has_timestamp(text: str) -> bool:
+    # Every timestamp has a digit: a quick search for one spares most lines the slow one.
+    return _DIGIT.search(text) is not None and TIMESTAMP.search(text) is not None
+
+
+def _date_in(text: str) -> str | None:
+    # Likewise every date ``parse_date`` reads has a year.
+    return parse_date(text) if _DIGIT.search(text) else None
 
 
 def _is_headline(unit: Unit) -> bool:
@@ -102,11 +148,11 @@ def _is_headline(unit: Unit) -> bool:
         return False
     if not (text[:1].isupper() or text[:1].isdigit() or text[:1] in "'\"‘“¿¡["):
         return False
-    if _DATELINE_LINE.match(text) or (unit.words <= 8 and TIMESTAMP.search(text)):
+    if _DATELINE_LINE.match(text) or (unit.words <= 8 and _has_timestamp(text)):
         return False
     if _prompt_role(text):
         return False
-    return any(c.islower() for c in text) or unit.words >= 4
+    return any(map(str.islower, text)) or unit.words >= 4
 
 
 def _prompt_role(text: str) -> bool:
@@ -169,10 +215,7 @@ def clean_text(text: str, title: str | None = None) -> CleanArticle:
     lines = text.split("\n")
     result = _clean_lines(lines, title)
     body = "\n\n".join(u.text for u in result.kept)
-    removed = [
-        Removed(line=i + 1, text=lines[i].strip(), reason=reason)
-        for i, reason in sorted(result.dropped.items())
-    ]
+    removed = removed_lines(lines, result.dropped)
     return CleanArticle(
         title=result.title,
         published=result.published,
@@ -187,14 +230,13 @@ def _clean_lines(lines: list[str], known_title: str | None) -> LineResult:
     header: dict[str, str] = {}
     dropped: dict[int, str] = {}
     start_line = _read_header(lines, header, dropped)
-    units = split_units(lines, start_line)
-    result = LineResult(units=units, dropped=dropped)
-    result.title = known_title or header.get("title")
+    title = known_title or header.get("title")
+    units = mark_units(iter_units(lines, start_line), title, lines)
+    result = LineResult(units=units, dropped=dropped, title=title)
     result.published = parse_date(header["published"]) if "published" in header else None
     url = header.get("url", "")
     result.url = url if URL.match(url) else None
 
-    mark_units(units, result.title)
     anchor = _anchor(units, result.title)
     _mark_headline_again(units, anchor)
     start, end = _body_span(units, anchor)
@@ -228,6 +270,9 @@ def _clean_lines(lines: list[str], known_title: str | None) -> LineResult:
             for i in range(unit.first, unit.last + 1):
                 if lines[i].strip():
                     dropped[i] = reason
+    rest = units[-1].last + 1 if units else start_line  # unread: the article ended above
+    nonblank = compress(range(rest, len(lines)), map(str.strip, lines[rest:]))
+    dropped.update(dict.fromkeys(nonblank, after_reason))
     return result
 
 
@@ -263,56 +308,75 @@ def _read_header(lines: list[str], header: dict[str, str], dropped: dict[int, st
 
 def split_units(lines: list[str], start: int) -> list[Unit]:
     """Non-blank lines as units, joining the lines of hard-wrapped paragraphs."""
-    units: list[Unit] = []
+    return list(iter_units(lines, start))
+
+
+def iter_units(lines: list[str], start: int) -> Iterator[Unit]:
+    """``split_units`` one unit at a time, for a reader that may stop early."""
+    unit: Unit | None = None
     prev_blank = True
     for i in range(start, len(lines)):
         text = lines[i].strip()
         if not text:
             prev_blank = True
             continue
-        if not prev_blank and units and _continues(units[-1].text, text):
-            last = units[-1]
-            last.text = f"{last.text} {text}"
-            last.last = i
+        if unit is not None and not prev_blank and _continues(unit.text, text):
+            unit.text = f"{unit.text} {text}"
+            unit.last = i
         else:
-            units.append(Unit(i, i, text, 0, False))
+            if unit is not None:
+                yield unit
+            unit = Unit(i, i, text, 0, False)
         prev_blank = False
-    for unit in units:
-        unit.words = _word_count(unit.text, len(unit.text.split()))
-    return units
+    if unit is not None:
+        yield unit
 
 
 def _describe(unit: Unit) -> None:
-    tokens = unit.text.split()
-    unit.prose = _is_prose(unit.text, tokens, unit.words)
-    unit.key = " ".join(tokens).lower()
+    spaced = _single_spaced(unit.text)
+    unit.words = _word_count(unit.text, spaced.count(" ") + 1)
+    unit.prose = _is_prose(unit.text, spaced, unit.words)
+    unit.key = spaced.lower()
+
+
+def _single_spaced(text: str) -> str:
+    """The words of ``text`` (a stripped unit) joined by single spaces."""
+    # Most lines already are, told in C without splitting them into words: every
+    # whitespace character but the space is unprintable.
+    if "  " not in text and text.isprintable():
+        return text
+    return " ".join(text.split())
 
 
 def _continues(prev: str, text: str) -> bool:
     """``text`` carries on the sentence that ``prev`` broke off (hard-wrapped text)."""
-    if len(prev) < 30 or _ends_sentence(prev) or prev.endswith(":"):
+    # Cheapest test first: most lines start with a capital, a digit or a quote.
+    if not text[0].islower() or len(prev) < 30 or _ends_sentence(prev) or prev.endswith(":"):
         return False
-    head = text.split(maxsplit=1)[0]
-    if not (head[:2].isalpha() and head[0].islower() and len(text.split()) >= 3):
+    head, *rest = text.split(maxsplit=2)
+    if not (head[:2].isalpha() and len(rest) == 2):
         return False
     words = prev.split()  # a sentence, not a Title Case headline followed by "by ..."
     return sum(w[0].islower() for w in words) >= 0.4 * len(words)
 
 
-def mark_units(units: list[Unit], title: str | None, prune: bool = True) -> None:
+def mark_units(
+    source: Iterable[Unit], title: str | None, lines: list[str] | None = None
+) -> list[Unit]:
     """Mark mojibake, end markers, related headers, boilerplate, duplicates; score.
+    Returns the units read.
 
-    With ``prune``, stop at an end marker that closes an unbroken run of prose (the
-    article) which even an all-prose rest, discounted as it is there, could not outweigh:
-    the rest is marked ``tail`` and left unread.
+    Given the ``lines`` the units come from, stop at an end marker that closes an
+    unbroken run of prose (the article) which even an all-prose rest, discounted as it is
+    there, could not outweigh: the rest is left unread (with ``iter_units``, unsplit).
     """
+    units: list[Unit] = []
     seen: dict[str, int] = {}
     title_key = normal_key(title) if title else None
     prose_words = 0  # the headline again after this much prose starts a related list
-    remaining = sum(unit.words for unit in units)
     run = run_before = 0  # words of the current run of prose paragraphs, and the last one
-    for pos, unit in enumerate(units):
-        remaining -= unit.words
+    for unit in source:
+        units.append(unit)
         _describe(unit)
         text = unit.text
         key = unit.key
@@ -339,13 +403,11 @@ def mark_units(units: list[Unit], title: str | None, prune: bool = True) -> None
             run_before, run = run, 0
         unit.score = _score(unit)
         if (
-            prune
+            lines is not None
             and unit.barrier is not None
             and run_before >= _SETTLED
-            and _AFTER_END * remaining < 0.5 * run_before
+            and _outweighs(run_before, lines, unit.last + 1)
         ):
-            for rest in units[pos + 1 :]:
-                rest.tail = True
             break
     for pos, unit in enumerate(units):
         if unit.score > 0:
@@ -353,6 +415,35 @@ def mark_units(units: list[Unit], title: str | None, prune: bool = True) -> None
             after = pos + 1 < len(units) and units[pos + 1].prose
             if not before and not after:
                 unit.score *= _ISOLATED
+    return units
+
+
+def _outweighs(run: int, lines: list[str], first: int) -> bool:
+    """A run of prose this long outweighs the lines from ``first`` on even if all of them
+    are prose, discounted as they are past an end marker."""
+    if _AFTER_END * _most_words("\n".join(lines[first:])) < 0.5 * run:
+        return True  # settles most pages without splitting the rest into words
+    words = sum(_word_count(unit.text, len(unit.text.split())) for unit in iter_units(lines, first))
+    return _AFTER_END * words < 0.5 * run
+
+
+# What str.split() splits at in ASCII, bar the space and the line break.
+_ODD_SPACES = b"\t\x0b\x0c\r\x1c\x1d\x1e\x1f"
+
+
+def _most_words(text: str) -> int:
+    """An upper bound, counted in C, on the words of the units ``text`` splits into."""
+    # A word ends at a space or the text's end; any non-ASCII character could be a space,
+    # or a wide character that ``_word_count`` counts half a word.
+    ascii = text.encode("ascii", "ignore")
+    spaces = (
+        ascii.count(b" ")
+        + ascii.count(b"\n")
+        + len(ascii)
+        - len(ascii.translate(None, _ODD_SPACES))
+    )
+    others = len(text) - len(ascii)
+    return spaces + 1 + others + others // 2
 
 
 _HEADLINE_AGAIN = "headline repeated in a related-stories list"
@@ -417,8 +508,6 @@ def _body_span(units: list[Unit], anchor: int | None) -> tuple[int, int]:
     run_score = 0.0
     run_start = 0
     for pos, unit in enumerate(units):
-        if unit.tail:
-            break
         if pos == anchor:
             weight = 1.0
             run_score = 0.0  # the article starts at its headline
@@ -522,7 +611,7 @@ def _find_date_and_dateline(
             unit.drop = "dateline"
             continue
         if result.published is None and pos != title_pos:
-            result.published = parse_date(unit.text)
+            result.published = _date_in(unit.text)
     for unit in units[start:end]:
         if unit.drop is None and unit.barrier is None and not unit.related:
             result.dateline = result.dateline or inline_dateline(unit.text)

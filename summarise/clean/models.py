@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Final
+
+from pydantic import BaseModel, Field, TypeAdapter
 
 from summarise.errors import ArticleError
 
@@ -20,6 +22,19 @@ class Removed(BaseModel):
     line: int = Field(description="1-based line number in the decoded input.")
     text: str
     reason: str
+
+
+_REMOVED: Final = TypeAdapter(list[Removed])
+
+
+def removed_lines(lines: list[str], dropped: dict[int, str], suffix: str = "") -> list[Removed]:
+    """``Removed`` records of the ``dropped`` lines (index -> reason), validated as one
+    list: a page drops a hundred lines or more, and one model at a time costs twice as
+    much."""
+    rows = sorted(dropped.items())
+    return _REMOVED.validate_python(
+        [{"line": i + 1, "text": lines[i].strip(), "reason": reason + suffix} for i, reason in rows]
+    )
 
 
 class CleanArticle(BaseModel):

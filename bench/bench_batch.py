@@ -275,6 +275,56 @@ def stage_costs(work: Path, recorded: Path) -> dict[str, float]:
     return {stage: round(seconds / len(raws) * 1000, 3) for stage, seconds in spent.items()}
 
 
+def worst_quotes() -> dict[str, float]:
+    """The slowest single quote to ground (ms): every quote of the real SmolLM2 answers
+    in tests/recorded against its seed, and adversarial ones (300 words paraphrased, a
+    phrase repeated, an unbalanced quote mark) against a 60 KB text of real articles."""
+    import random
+
+    from summarise.ground import find_quote
+    from summarise.text.reader import analyse
+
+    def slowest(quotes: list[str], text: str) -> float:
+        doc = analyse(text)
+        worst = 0.0
+        for quote in quotes:
+            started = time.process_time()
+            find_quote(quote, doc)
+            worst = max(worst, time.process_time() - started)
+        return round(worst * 1000, 2)
+
+    texts = {p.stem: clean(RawArticle(p.stem, str(p), p.read_bytes())).text for p in SEEDS}
+    real = 0.0
+    for path in sorted((ROOT / "tests" / "recorded").glob("*.json")):
+        exchange = json.loads(path.read_text(encoding="utf-8"))
+        body = exchange["response"]["body"]
+        request = exchange["request"]["body"] or {}
+        user = " ".join(m["content"] for m in request.get("messages", []))
+        seed = next((stem for stem, text in texts.items() if text[:200] in user), None)
+        try:
+            content = json.loads(body)["choices"][0]["message"]["content"]
+            quotes = [q["text"] for q in json.loads(content).get("quotes", [])]
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+            continue  # not a chat completion, or an answer that is not JSON
+        if seed is not None:
+            real = max(real, slowest([q for q in quotes if isinstance(q, str)], texts[seed]))
+    big = "\n\n".join(texts.values())
+    while len(big) < 60_000:
+        big += "\n\n" + big
+    words = big.split()
+    rng = random.Random(0)
+    adversarial = []
+    for _ in range(20):
+        start = rng.randrange(len(words) - 300)
+        chunk = words[start : start + 300]
+        spans = [chunk[i : i + 5] for i in range(0, 300, 5)]
+        rng.shuffle(spans)  # paraphrase: the article's words, in another order
+        adversarial.append(" ".join(w for span in spans for w in span))
+    adversarial.append(" ".join(["the talks were constructive"] * 75))  # one phrase, repeated
+    adversarial.append('"' + " ".join(words[:200]) + ' and then "he said')  # marks unbalanced
+    return {"real_smollm2_ms": real, "adversarial_60kb_ms": slowest(adversarial, big[:60_000])}
+
+
 def bench_throughput(work: Path, articles: int, baseline: int) -> dict[str, Any]:
     """Client CPU per article and articles/s, one process and two workers, at a fixed and a
     jittered latency (same mean), beside the bare-transport floor measured in the same run."""
@@ -285,6 +335,8 @@ def bench_throughput(work: Path, articles: int, baseline: int) -> dict[str, Any]
     with mock_server() as url:
         recorded, bodies = recorded_bodies(work, url, 200)
     rows["stages_cpu_ms"] = stage_costs(work, recorded)
+    rows["worst_quote"] = worst_quotes()
+    print("  worst quote", json.dumps(rows["worst_quote"]), flush=True)
     for label, jitter in (("fixed", 0.0), ("jittered", LATENCY_S / 2)):
         flags = ("--latency", str(LATENCY_S), "--latency-jitter", str(jitter))
         with mock_server(*flags) as url:

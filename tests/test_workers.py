@@ -192,7 +192,7 @@ def test_the_parent_killed_takes_its_workers_and_resume_finishes(tmp_path: Path)
         wait_for_lines(out, 60)
         run.send_signal(signal.SIGKILL)
         run.communicate(timeout=30)
-        gone, alive = psutil.wait_procs(workers, timeout=10)
+        _, alive = psutil.wait_procs(workers, timeout=10)
         assert not alive, "workers outlived their parent"
         resume_and_check(source, out, url, ids)
 

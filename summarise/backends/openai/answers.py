@@ -28,8 +28,13 @@ class BadCompletion(ValueError):
 
 
 def parse_completion(content: bytes) -> ChatCompletion:
-    """A chat completion from its raw body, built as the SDK builds it (loosely: fields
-    a server left out stay unset, and the judge checks what matters)."""
+    """A chat completion from its raw body: validated by pydantic-core (fast), else built
+    loosely as the SDK builds it, for servers that leave fields out (the judge checks what
+    matters)."""
+    try:
+        return ChatCompletion.model_validate_json(content)
+    except ValidationError:
+        pass
     try:
         data = orjson.loads(content)
     except orjson.JSONDecodeError as exc:

@@ -42,7 +42,7 @@ from summarise.schema import (
 from summarise.text.countries import is_iso3, to_iso3
 from summarise.text.dates import resolve_date
 from summarise.text.names import name_tokens, same_person
-from summarise.text.normalise import TRANSLATE, WORD, fold, normalise
+from summarise.text.normalise import fold, normalise
 from summarise.text.reader import DOUBLE_QUOTES, Document, analyse
 
 # --- Tunables ---------------------------------------------------------------------------
@@ -254,7 +254,7 @@ def name_attested(name: str, doc: Document) -> bool:
     if key and key in doc.normalised.norm:
         return True
     tokens = name_tokens(name)
-    return bool(tokens) and tokens[-1] in doc.words
+    return bool(tokens) and bool(doc.word_spans(tokens[-1]))
 
 
 def name_mentions(name: str, doc: Document) -> list[tuple[int, int]]:
@@ -269,13 +269,8 @@ def name_mentions(name: str, doc: Document) -> list[tuple[int, int]]:
     while pos != -1:
         full.add(doc.normalised.source_span(pos, pos + len(key)))
         pos = norm.find(key, pos + 1)
-    surnames: set[tuple[int, int]] = set()
     tokens = name_tokens(name)
-    if tokens:
-        # TRANSLATE maps one character to one: offsets in the folded copy are the source's.
-        for w in WORD.finditer(doc.text.translate(TRANSLATE)):
-            if w.group(0).casefold() == tokens[-1]:
-                surnames.add(w.span())
+    surnames = set(doc.word_spans(tokens[-1])) if tokens else set()
     # A surname inside a full-name mention is the same mention.
     inside = {s for s in surnames if any(f[0] <= s[0] and s[1] <= f[1] for f in full)}
     return sorted(full | (surnames - inside))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import sys
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,17 @@ from summarise.schema import (
 from summarise.text.countries import to_iso3
 from summarise.text.dates import resolve_date
 from summarise.text.names import same_person
-from summarise.text.normalise import normalise
+from summarise.text.normalise import (
+    _GAP_START,
+    _GAPS,
+    TRANSLATE,
+    WORD,
+    _gaps,
+    fold,
+    normalise,
+    normalise_with_offsets,
+    plain,
+)
 from summarise.text.reader import analyse
 from tests.helpers import EXAMPLES, raw_seed, synthetic
 
@@ -491,3 +503,43 @@ def test_warning_codes_are_an_enum_in_the_feed_schema() -> None:
     )
     warning = schema["$defs"]["RecordWarning"]["properties"]
     assert warning["code"]["$ref"] == "#/$defs/WarningCode"
+
+
+# --- Normalising and reading: the fast paths find what their definitions do -------------
+
+# Whitespace, dashes, marks and letters whose case folding changes their length.
+TRICKY_PIECES = [
+    *" \t\n-—…\u00ad\u200b\u00a0\u3000\x85“’`_'1aßİΣ",
+    "  ",
+    "\n\n",
+    "\r\n",
+    " - ",
+    "--",
+    "Al",
+    "SS",
+]
+TRICKY = st.lists(st.sampled_from(TRICKY_PIECES), max_size=30).map("".join)
+
+
+@PROPERTY
+@given(TRICKY)
+def test_property_gaps_are_where_the_gap_regex_finds_them(text: str) -> None:
+    folded = fold(text)
+    expected = [(m.span(), m.lastgroup) for m in _GAPS.finditer(folded)]
+    assert [(m.span(), m.lastgroup) for m in _gaps(folded)] == expected
+    assert normalise_with_offsets(text).norm == normalise(text)
+    assert plain(text) == text.translate(TRANSLATE)
+
+
+def test_gap_starts_spell_out_all_whitespace_but_the_space() -> None:
+    chars = "".join(map(chr, range(sys.maxunicode + 1)))
+    assert set(re.findall(r"[^\S ]", chars)) <= set(_GAP_START.findall(chars))
+
+
+@PROPERTY
+@given(TRICKY)
+def test_property_word_spans_are_the_words_that_case_fold_to_the_word(text: str) -> None:
+    words = list(WORD.finditer(text.translate(TRANSLATE)))
+    doc = analyse(text)
+    for word in {w.group(0).casefold() for w in words} | {"a", "al", "ss", "ß"}:
+        assert doc.word_spans(word) == [w.span() for w in words if w.group(0).casefold() == word]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*")
@@ -27,6 +28,13 @@ _GAPS = re.compile(
     # A single space is already normal: only longer or other whitespace is a gap.
     r"(?P<dash>\s*-{2,}\s*|\s+-\s+)|(?P<ws>\s{2,}|[^\S ])"
     r"|(?P<zw>[\u00ad\u200b\u200c\u200d\u2060\ufeff])|(?P<ell>…)"
+)
+# A gap begins at one of these (whitespace but " ", spelled out so that sre skips to it
+# in C; a dash, a zero-width character, an ellipsis), at the spaces just before one, or
+# at a double space: ``_gaps`` tries ``_GAPS`` only there, not at every offset.
+_GAP_START = re.compile(
+    r"[\t\n\x0b\x0c\r\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+    r"\-\u00ad\u200b\u200c\u200d\u2060\ufeff…]"
 )
 
 
@@ -55,10 +63,22 @@ class Normalised:
         return self._source(start, end=False), self._source(end - 1, end=True)
 
 
+_TRANSLATED = re.compile("[" + re.escape("".join(map(chr, TRANSLATE))) + "]")
+
+
+def plain(text: str) -> str:
+    """Quote marks, apostrophes, dashes and odd spaces made plain (``TRANSLATE``); same
+    length as ``text``."""
+    if text.isascii():
+        return text.translate(TRANSLATE)
+    # str.translate looks up every character of a non-ASCII text: replace only these.
+    return _TRANSLATED.sub(lambda m: TRANSLATE[ord(m.group())], text)
+
+
 def fold(text: str) -> str:
     """Quote marks, apostrophes, dashes and odd spaces made plain, then lower case;
     same length as ``text``."""
-    folded = text.translate(TRANSLATE)
+    folded = plain(text)
     lowered = folded.lower()
     if len(lowered) != len(folded):  # a few characters lower-case to two ("İ")
         lowered = "".join(c.lower() if len(c.lower()) == 1 else c for c in folded)
@@ -68,9 +88,40 @@ def fold(text: str) -> str:
 _GAP_OUT = {"dash": "-", "ws": " ", "ell": "...", "zw": ""}
 
 
+def _gaps(folded: str) -> Iterator[re.Match[str]]:
+    """``_GAPS.finditer(folded)``, trying only the offsets where a gap can begin."""
+    starts = [m.start() for m in _GAP_START.finditer(folded)]
+    double = folded.find("  ")
+    if double != -1:  # rare: a run of spaces alone
+        while double != -1:
+            starts.append(double)
+            double = folded.find("  ", double + 2)
+        starts.sort()
+    pos = 0
+    for q in starts:
+        if q < pos:
+            continue
+        s = q
+        while s > pos and folded[s - 1] == " ":
+            s -= 1
+        # Two or more spaces before q always match; after one, q itself may.
+        m = _GAPS.match(folded, s) or (_GAPS.match(folded, q) if s < q else None)
+        if m:
+            yield m
+            pos = m.end()
+
+
 def normalise(text: str) -> str:
     """The matching form of a text: quote marks, dashes, case and whitespace folded."""
-    return _GAPS.sub(lambda m: _GAP_OUT[m.lastgroup or "zw"], fold(text))
+    folded = fold(text)
+    parts: list[str] = []
+    pos = 0
+    for m in _gaps(folded):
+        parts.append(folded[pos : m.start()])
+        parts.append(_GAP_OUT[m.lastgroup or "zw"])
+        pos = m.end()
+    parts.append(folded[pos:])
+    return "".join(parts)
 
 
 def normalise_with_offsets(text: str) -> Normalised:
@@ -80,7 +131,7 @@ def normalise_with_offsets(text: str) -> Normalised:
     marks: list[tuple[int, int, int, bool]] = []
     n = 0
     pos = 0
-    for m in _GAPS.finditer(folded):
+    for m in _gaps(folded):
         s, e = m.span()
         if s > pos:
             parts.append(folded[pos:s])

@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Literal
 
 from summarise.text.names import RUN, RUN_AT_END, RUN_SRC, UPPER, classify
-from summarise.text.normalise import TRANSLATE, WORD, Normalised, normalise_with_offsets
+from summarise.text.normalise import WORD, Normalised, normalise_with_offsets, plain
 from summarise.text.vocabulary import (
     ABBREVIATIONS,
     BETWEEN,
@@ -132,7 +132,8 @@ class Document:
     _speakers: dict[int, str | None] = field(default_factory=dict, repr=False)
     _focus: dict[int, str | None] = field(default_factory=dict, repr=False)
     _normalised: Normalised | None = field(default=None, repr=False)
-    _words: frozenset[str] | None = field(default=None, repr=False)
+    _plain: tuple[str, str | None] | None = field(default=None, repr=False)
+    _word_spans: dict[str, list[tuple[int, int]]] = field(default_factory=dict, repr=False)
 
     # -- lookups
 
@@ -142,14 +143,17 @@ class Document:
             self._normalised = normalise_with_offsets(self.text)
         return self._normalised
 
-    @property
-    def words(self) -> frozenset[str]:
-        """Every word of the text, case-folded (for name checks)."""
-        if self._words is None:
-            self._words = frozenset(
-                w.casefold() for w in WORD.findall(self.text.translate(TRANSLATE))
-            )
-        return self._words
+    def word_spans(self, word: str) -> list[tuple[int, int]]:
+        """Spans of the words of the text (``WORD``, quote marks folded) that case-fold
+        to ``word`` (for name checks)."""
+        if word not in self._word_spans:
+            if self._plain is None:
+                text = plain(self.text)
+                folded = text.casefold()
+                # Folding that keeps the length maps character to character ("ß" does not).
+                self._plain = (text, folded if len(folded) == len(text) else None)
+            self._word_spans[word] = _find_word(*self._plain, word)
+        return self._word_spans[word]
 
     def sentence_at(self, pos: int) -> int:
         return max(0, bisect.bisect_right(self._sentence_starts, pos) - 1)
@@ -351,6 +355,36 @@ class Document:
             found = subject.text if subject is not None else None
         self._focus[sentence] = found
         return found
+
+
+def _find_word(text: str, folded: str | None, word: str) -> list[tuple[int, int]]:
+    """Spans of the ``WORD`` tokens of ``text`` that case-fold to ``word``; ``folded`` is
+    ``text.casefold()`` when that maps character to character, else None."""
+    if folded is None:
+        return [w.span() for w in WORD.finditer(text) if w.group(0).casefold() == word]
+    spans = []
+    n = len(word)
+    pos = folded.find(word) if word else -1
+    while pos != -1:
+        end = pos + n
+        # Most hits of a short word are inside a longer one: the characters around tell.
+        if not (end < len(text) and text[end].isalnum()) and _starts_word(text, pos):
+            w = WORD.match(text, pos)
+            if w and w.end() == end:
+                spans.append((pos, end))
+        pos = folded.find(word, pos + 1)
+    return spans
+
+
+def _starts_word(text: str, pos: int) -> bool:
+    """True when a ``WORD`` token of ``text`` begins at ``pos``, not inside one ("Assad"
+    in "al-Assad")."""
+    if pos == 0:
+        return True
+    before = text[pos - 1]
+    if before.isalnum():
+        return False
+    return not (before in "-'’" and pos > 1 and text[pos - 2].isalnum())
 
 
 def _preceded_ok(words: list[re.Match[str]], i: int) -> bool:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import NamedTuple
 
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import BaseModel, Field, SkipValidation
 
 from summarise.errors import ArticleError
 
@@ -16,25 +16,21 @@ class CleanError(ArticleError):
         super().__init__(code, message, stage="clean")
 
 
-class Removed(BaseModel):
-    """A line dropped by the cleaner, with the reason."""
+class Removed(NamedTuple):
+    """A line dropped by the cleaner, with the reason (a plain tuple: a page drops a
+    hundred lines or more, and only ``summarise clean`` reads them)."""
 
-    line: int = Field(description="1-based line number in the decoded input.")
+    line: int
+    """1-based line number in the decoded input."""
     text: str
     reason: str
 
 
-_REMOVED: Final = TypeAdapter(list[Removed])
-
-
 def removed_lines(lines: list[str], dropped: dict[int, str], suffix: str = "") -> list[Removed]:
-    """``Removed`` records of the ``dropped`` lines (index -> reason), validated as one
-    list: a page drops a hundred lines or more, and one model at a time costs twice as
-    much."""
-    rows = sorted(dropped.items())
-    return _REMOVED.validate_python(
-        [{"line": i + 1, "text": lines[i].strip(), "reason": reason + suffix} for i, reason in rows]
-    )
+    """``Removed`` records of the ``dropped`` lines (index -> reason), in line order."""
+    return [
+        Removed(i + 1, lines[i].strip(), reason + suffix) for i, reason in sorted(dropped.items())
+    ]
 
 
 class CleanArticle(BaseModel):
@@ -45,4 +41,5 @@ class CleanArticle(BaseModel):
     dateline: str | None = Field(description="Place in a 'MOSCOW -' style dateline, or null.")
     text: str
     url: str | None = None
-    removed: list[Removed] = Field(default_factory=list)
+    removed: SkipValidation[list[Removed]] = Field(default_factory=list)
+    """Built by the cleaner itself, so not validated again (it is most of a page)."""

@@ -118,6 +118,7 @@ class ModelClient:
             timeout=config.timeout_s,
             max_retries=0,  # tenacity owns retries, so that they are counted and bounded
             http_client=http_client,
+            default_headers=JSON_HEADERS,  # bodies go as bytes (orjson), so say what they are
         )
         self._schema = model_facing_schema()
         # Built once per shape: the schema is the same for every article of the run.
@@ -303,7 +304,7 @@ class ModelClient:
                         "/chat/completions",
                         content=body,
                         cast_to=httpx2.Response,
-                        options={"security": {"bearer_auth": True}, "headers": JSON_HEADERS},
+                        options={"security": {"bearer_auth": True}},
                     ),
                     probe=probing,
                 )

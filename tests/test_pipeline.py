@@ -55,10 +55,10 @@ def test_a_bug_in_one_stage_becomes_an_internal_error_record_and_the_run_goes_on
 def test_a_bug_past_the_pipeline_stops_the_run_with_one_message(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(self: FeedWriter, result: object) -> None:
+    def broken(self: FeedWriter, to_feed: bool, line: bytes) -> None:
         raise RuntimeError("writer bug")
 
-    monkeypatch.setattr(FeedWriter, "write", broken)
+    monkeypatch.setattr(FeedWriter, "append", broken)
     result, _, _ = offline_run(tmp_path)
     assert result.exit_code == 2
     assert result.stderr.count("internal error: RuntimeError: writer bug") == 1

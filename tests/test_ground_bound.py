@@ -171,9 +171,9 @@ def adjacent_quotations(doc: Document) -> list[tuple[QuoteRegion, QuoteRegion]]:
     pairs = []
     for a, b in zip(doc.regions, doc.regions[1:], strict=False):
         gap = doc.text[a.close + 1 : b.open]
-        if a.paragraph == b.paragraph and len(gap) < 60 and len(gap.split()) >= 2:
-            if all(len(doc.text[r.start : r.end].split()) >= 4 for r in (a, b)):
-                pairs.append((a, b))
+        close = a.paragraph == b.paragraph and len(gap) < 60 and len(gap.split()) >= 2
+        if close and all(len(doc.text[r.start : r.end].split()) >= 4 for r in (a, b)):
+            pairs.append((a, b))
     return pairs
 
 

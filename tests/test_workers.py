@@ -137,24 +137,17 @@ def spawn_run(source: Path, out: Path, url: str, *extra: str) -> subprocess.Pope
 
 
 def wait_for_workers(run: subprocess.Popen[str], count: int = 2) -> list[psutil.Process]:
+    """The run's worker processes, once each is talking to the endpoint (running articles:
+    until then the main process runs them itself)."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         workers = [
             p for p in psutil.Process(run.pid).children() if "summarise.workers" in p.cmdline()
         ]
-        if len(workers) == count:
+        if len(workers) == count and all(p.net_connections(kind="tcp") for p in workers):
             return workers
         time.sleep(0.05)
     raise AssertionError("the worker processes did not start")
-
-
-def wait_for_lines(path: Path, count: int) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if path.exists() and len(path.read_bytes().splitlines()) >= count:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"fewer than {count} lines in {path}")
 
 
 def resume_and_check(source: Path, out: Path, url: str, ids: list[str]) -> None:
@@ -172,14 +165,13 @@ def test_a_worker_killed_mid_run_stops_the_run_and_resume_finishes(tmp_path: Pat
     with serve_in_process("--latency", "0.3") as (url, _):
         run = spawn_run(source, out, url)
         workers = wait_for_workers(run)
-        wait_for_lines(out, 60)  # the workers are running articles by now
         workers[0].send_signal(signal.SIGKILL)
         _, stderr = run.communicate(timeout=60)
         assert run.returncode == 2, stderr
         assert "worker process" in stderr and "killed by signal 9" in stderr
         assert "run again" in stderr
         written = read_jsonl(out)  # every line whole
-        assert 0 < len(written) < 400
+        assert len(written) < 400
         assert len({line["id"] for line in written}) == len(written)
         assert not psutil.pid_exists(workers[1].pid) or workers[1].status() == "zombie"
         resume_and_check(source, out, url, ids)
@@ -192,7 +184,6 @@ def test_the_parent_killed_takes_its_workers_and_resume_finishes(tmp_path: Path)
     with serve_in_process("--latency", "0.3") as (url, _):
         run = spawn_run(source, out, url)
         workers = wait_for_workers(run)
-        wait_for_lines(out, 60)
         run.send_signal(signal.SIGKILL)
         run.communicate(timeout=30)
         _, alive = psutil.wait_procs(workers, timeout=10)

@@ -23,6 +23,8 @@ What grounding changes or doubts comes back as ``RecordWarning`` objects (codes 
 
 from __future__ import annotations
 
+import bisect
+import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
@@ -53,6 +55,9 @@ SNAP_MIN_CHARS = 16
 """Shorter quotes are grounded only by an exact match: a fuzzy one would be chance."""
 SPLIT_MAX_GAP = 160
 """Most characters of attribution ("," he said, ") allowed between the parts of a quote."""
+SPLIT_ATTEMPTS = 64
+"""Most ways to split one quote that are tried (each a search for the rest of it): what
+bounds the cost of a long quote that is not in the text."""
 _SNAP_SEARCH_CUTOFF = 70.0
 _SNAP_WINDOW = 24
 _MAX_OCCURRENCES = 40  # a phrase said more often than this is no quote worth placing
@@ -131,17 +136,21 @@ def _bounded(norm: str, start: int, end: int) -> bool:
     return not (norm[end - 1].isalnum() and end < len(norm) and norm[end].isalnum())
 
 
+def _hits(norm: str, q: str, lo: int, hi: int) -> Iterator[int]:
+    """Starts of ``q`` in ``norm[lo:hi]``: the first ``_MAX_OCCURRENCES``."""
+    pos = norm.find(q, lo, hi)
+    n = 0
+    while pos != -1 and n < _MAX_OCCURRENCES:
+        yield pos
+        n += 1
+        pos = norm.find(q, pos + 1, hi)
+
+
 def _occurrences(doc: Document, q: str, lo: int = 0, hi: int | None = None) -> Iterator[int]:
     """Starts of ``q`` in the normalised text that begin and end at word boundaries."""
     norm = doc.normalised.norm
     hi = len(norm) if hi is None else hi
-    pos = norm.find(q, lo, hi)
-    n = 0
-    while pos != -1 and n < _MAX_OCCURRENCES:
-        if _bounded(norm, pos, pos + len(q)):
-            yield pos
-        n += 1
-        pos = norm.find(q, pos + 1, hi)
+    return (pos for pos in _hits(norm, q, lo, hi) if _bounded(norm, pos, pos + len(q)))
 
 
 def _exact_at(doc: Document, pos: int, length: int) -> Match | None:
@@ -166,32 +175,144 @@ def _find_exact(
     return _trimmed(doc, *first, "exact", 100.0) if first else None
 
 
-def _find_parts(
-    doc: Document, q: str, lo: int = 0, hi: int | None = None, depth: int = 0
-) -> list[Match] | None:
+def _find_parts(doc: Document, q: str) -> list[Match] | None:
     """A quote that runs across an attribution ("A," he said, "B"), as its exact parts."""
-    words = q.split(" ")
-    if len(words) < 4 or depth > 2:
-        return None
-    for k in range(len(words) - 2, 1, -1):
-        head = " ".join(words[:k]).rstrip(_EDGE_PUNCT)
-        tail = " ".join(words[k:]).strip(_EDGE_PUNCT)
-        if len(head) < 8 or len(tail) < 8:
-            continue
-        for pos in _occurrences(doc, head, lo, hi):
-            end = pos + len(head)
+    split = _Split(doc, q)
+    return split.parts(0, 0, split.word_count, 0, len(doc.normalised.norm), 0, None)
+
+
+class _Split:
+    """The search for the parts of one normalised quote ``q``.
+
+    A head of the quote (its first k words: the longest first, each occurrence in text
+    order) is its first part when the rest is found whole soon after it, past a quotation
+    mark, or splits the same way in turn (to four parts). Only heads that a quotation mark
+    follows closely enough are tried, at most ``SPLIT_ATTEMPTS`` of them, so the cost is
+    bounded, not a product of the ways to cut a long quote; and a later part must start
+    close past a quotation mark (what the part before it needs), so each search stays near
+    the part before.
+
+    Heads and tails are slices of ``q``: for a tail of ``q`` that starts at offset ``s``
+    inside word ``first``, the head of its words up to word ``j`` is ``q[s:head_end[j]]``
+    and the tail after them ``q[tail_start[j]:end]``, edge punctuation stripped.
+    """
+
+    def __init__(self, doc: Document, q: str) -> None:
+        self.doc = doc
+        self.q = q
+        self.budget = SPLIT_ATTEMPTS
+        words = q.split(" ")
+        self.word_count = len(words)
+        self.word_start = [0]
+        for word in words[:-1]:
+            self.word_start.append(self.word_start[-1] + len(word) + 1)
+        self.head_end = [0]
+        for start, word in zip(self.word_start, words, strict=True):
+            kept = len(word.rstrip(_EDGE_PUNCT))
+            self.head_end.append(start + kept if kept else self.head_end[-1])
+        self.tail_start = [len(q)] * (len(words) + 1)
+        for i in range(len(words) - 1, -1, -1):
+            lead = len(words[i]) - len(words[i].lstrip(_EDGE_PUNCT))
+            inside = lead < len(words[i])
+            self.tail_start[i] = self.word_start[i] + lead if inside else self.tail_start[i + 1]
+        self.end = len(q.rstrip(_EDGE_PUNCT))
+        self.last_word = bisect.bisect_right(self.word_start, self.end - 1) - 1
+
+    def parts(
+        self, s: int, first: int, count: int, lo: int, hi: int, depth: int, after: int | None
+    ) -> list[Match] | None:
+        """The parts of ``q[s:end]``, ``count`` words from word ``first``, in ``norm[lo:hi]``;
+        given ``after``, the first part starts past a quotation mark after that offset."""
+        if count < 4 or depth > 2:
+            return None
+        # Heads of k_min to k_max words leave at least 8 characters to head and tail.
+        k_min = max(2, bisect.bisect_left(self.head_end, s + 8, first + 2) - first)
+        k_max = min(count - 2, bisect.bisect_right(self.tail_start, self.end - 8) - 1 - first)
+        if k_min > k_max:
+            return None
+        norm = self.doc.normalised.norm
+        shortest = self.q[s : self.head_end[first + k_min]]
+        # The normalised text has at most three characters for one of the source's ("…"),
+        # so a part due within SPLIT_MAX_GAP of ``after`` starts before this.
+        reach = hi if after is None else min(hi, lo + 3 * SPLIT_MAX_GAP + len(shortest))
+        heads = [
+            self._heads(p, s, first, k_min, k_max, hi, after)
+            for p in _hits(norm, shortest, lo, reach)
+            if not (norm[p].isalnum() and p > 0 and norm[p - 1].isalnum())
+        ]
+        for k, p, head in heapq.merge(*heads, key=lambda h: (-h[0], h[1])):
+            if self.budget <= 0:
+                return None
+            self.budget -= 1
+            end = p + self.head_end[first + k] - s
+            tail_at = self.tail_start[first + k]
+            tail = self.q[tail_at : self.end]
             limit = end + SPLIT_MAX_GAP + len(tail)
-            first = _exact_at(doc, pos, len(head))
+            nxt = next(_occurrences(self.doc, tail, end, limit), None)
             rest: list[Match] | None = None
-            nxt = next(_occurrences(doc, tail, end, limit), None)
             if nxt is not None:
-                match = _exact_at(doc, nxt, len(tail))
+                match = _exact_at(self.doc, nxt, len(tail))
                 rest = [match] if match else None
             else:
-                rest = _find_parts(doc, tail, end, limit, depth + 1)
-            if first and rest and _between_quotes(doc.text, first.end, rest[0].start):
-                return [first, *rest]
-    return None
+                word = bisect.bisect_right(self.word_start, tail_at) - 1
+                words = self.last_word - word + 1
+                rest = self.parts(tail_at, word, words, end, limit, depth + 1, head.end)
+            if rest and _between_quotes(self.doc.text, head.end, rest[0].start):
+                return [head, *rest]
+        return None
+
+    def _heads(
+        self, p: int, s: int, first: int, k_min: int, k_max: int, hi: int, after: int | None
+    ) -> Iterator[tuple[int, int, Match]]:
+        """(k, p, match) for the heads of ``k`` words found at ``norm[p:]``, the longest
+        first, that a quotation mark follows within ``SPLIT_MAX_GAP``."""
+        doc, norm = self.doc, self.doc.normalised.norm
+        if after is not None:  # every head at p starts where the shortest does
+            shortest = _exact_at(doc, p, self.head_end[first + k_min] - s)
+            if shortest is None or not _between_quotes(doc.text, after, shortest.start):
+                return
+        longest = self._longest(p, s, first, k_min, k_max, hi)
+        marks, marks_norm = doc.quote_marks
+        k = longest
+        while k >= k_min:
+            end = p + self.head_end[first + k] - s
+            # Shorter heads at p end before a space or punctuation; the longest may not.
+            if k == longest and end < len(norm) and norm[end - 1].isalnum() and norm[end].isalnum():
+                k -= 1
+                continue
+            match = _exact_at(doc, p, end - p)
+            if match is None:
+                k -= 1
+                continue
+            j = bisect.bisect_left(marks, match.end)
+            if j < len(marks) and marks[j] < match.end + SPLIT_MAX_GAP:
+                yield k, p, match
+                k -= 1
+            elif j == 0:
+                return
+            else:
+                # A shorter head is followed closely enough only if it ends by the mark before.
+                bound = marks_norm[j - 1] - p + s
+                k = bisect.bisect_right(self.head_end, bound, first + k_min, first + k) - 1 - first
+
+    def _longest(self, p: int, s: int, first: int, k_min: int, k_max: int, hi: int) -> int:
+        """The most words (k_min to k_max) of a head of ``q[s:]`` that ``norm[p:hi]``
+        starts with; heads of more words start with those of fewer."""
+        norm = self.doc.normalised.norm
+
+        def found(k: int) -> bool:
+            return norm.startswith(self.q[s : self.head_end[first + k]], p, hi)
+
+        # Gallop up from k_min, then bisect: the cost follows the head found, not the quote.
+        good, step = k_min, 1
+        while good + step <= k_max and found(good + step):
+            good += step
+            step *= 2
+        bad = min(good + step, k_max + 1)
+        while bad - good > 1:
+            mid = (good + bad) // 2
+            good, bad = (mid, bad) if found(mid) else (good, mid)
+        return good
 
 
 def _between_quotes(text: str, start: int, end: int) -> bool:

@@ -134,6 +134,7 @@ class Document:
     _normalised: Normalised | None = field(default=None, repr=False)
     _plain: tuple[str, str | None] | None = field(default=None, repr=False)
     _word_spans: dict[str, list[tuple[int, int]]] = field(default_factory=dict, repr=False)
+    _quote_marks: tuple[list[int], list[int]] | None = field(default=None, repr=False)
 
     # -- lookups
 
@@ -142,6 +143,24 @@ class Document:
         if self._normalised is None:
             self._normalised = normalise_with_offsets(self.text)
         return self._normalised
+
+    @property
+    def quote_marks(self) -> tuple[list[int], list[int]]:
+        """Offsets of the double quotation marks in ``text``, and of the same marks in
+        ``normalised.norm`` (where every one is a plain ``"``)."""
+        if self._quote_marks is None:
+            norm = self.normalised.norm
+            in_text: list[int] = []
+            in_norm: list[int] = []
+            pos = norm.find('"')
+            while pos != -1:
+                source = self.normalised.source_span(pos, pos + 1)[0]
+                if self.text[source] in DOUBLE_QUOTES:  # not a double prime folded to one
+                    in_text.append(source)
+                    in_norm.append(pos)
+                pos = norm.find('"', pos + 1)
+            self._quote_marks = (in_text, in_norm)
+        return self._quote_marks
 
     def word_spans(self, word: str) -> list[tuple[int, int]]:
         """Spans of the words of the text (``WORD``, quote marks folded) that case-fold

@@ -90,6 +90,9 @@ _MASK = "·"
 _PREPOSITION_GAP = re.compile(
     r"\b(?:in|to|on|at|after|before|during|from|for|with|about|when|while|as)\b"
 )
+_PARAGRAPH = re.compile(r"[^\n]*\S[^\n]*")
+_ALNUM = re.compile(r"[^\W_]")  # what str.isalnum is true of
+_INITIALS = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")
 
 
 @dataclass(frozen=True)
@@ -447,7 +450,7 @@ def _name_in_phrase(phrase: str) -> str | None:
 
 
 def _paragraphs(text: str) -> list[tuple[int, int]]:
-    return [m.span() for m in re.finditer(r"[^\n]*\S[^\n]*", text)]
+    return [m.span() for m in _PARAGRAPH.finditer(text)]
 
 
 def _quote_regions(text: str, paragraphs: list[tuple[int, int]]) -> list[QuoteRegion]:
@@ -495,7 +498,7 @@ def _region(text: str, open_at: int, close: int, paragraph: int) -> list[QuoteRe
         start += 1
     while end > start and text[end - 1].isspace():
         end -= 1
-    if end <= start or not any(c.isalnum() for c in text[start:end]):
+    if end <= start or not _ALNUM.search(text, start, end):
         return []
     return [QuoteRegion(open_at, close, start, end, paragraph)]
 
@@ -540,7 +543,7 @@ def _is_abbreviation(masked: str, p0: int, dot: int) -> bool:
         return False
     if len(word) == 1 and word.isupper():
         return True
-    return word.lower() in ABBREVIATIONS or bool(re.fullmatch(r"(?:[A-Za-z]\.)+[A-Za-z]", word))
+    return word.lower() in ABBREVIATIONS or bool(_INITIALS.fullmatch(word))
 
 
 @lru_cache(maxsize=16)

@@ -9,7 +9,8 @@ Any backend's answer (a model's or the offline extractor's) goes through
   into its grounded parts (``split``); else a fuzzy alignment (``rapidfuzz``) snaps a
   near-verbatim quote to the source's own words (``fuzzy``). A grounded quote's ``text``
   is always ``article.text[start:end]``; what cannot be found is kept with
-  ``grounded: false`` and ``match: none`` (or dropped with ``strict``);
+  ``grounded: false`` and ``match: none`` (or dropped with ``strict``). Each search has a
+  bounded cost, whatever a model sends: a few milliseconds for a quote on 60 KB of text;
 * the speaker of a grounded quote is checked against the attribution around it in the
   source (``Document.speaker``);
 * every named person must occur in the text (a surname match counts); participants
@@ -27,12 +28,13 @@ import bisect
 import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import product
+from itertools import accumulate
 from typing import Literal
 
 from rapidfuzz import fuzz, process
 
 from summarise.schema import (
+    QUOTE,
     Event,
     GroundedParticipant,
     ModelQuote,
@@ -59,12 +61,13 @@ SPLIT_MAX_GAP = 160
 SPLIT_ATTEMPTS = 64
 """Most ways to split one quote that are tried (each a search for the rest of it): what
 bounds the cost of a long quote that is not in the text."""
-SNAP_MAX_CHARS = 2000
-"""Longer quotes are grounded only exactly or in parts: aligning them would cost too much."""
+SNAP_MAX_CHARS = QUOTE
+"""Quotes longer than a model may give (``schema.QUOTE``) are grounded only exactly or in
+parts: aligning them would cost more than a few milliseconds."""
 _SNAP_SEARCH_CUTOFF = 70.0
 _SNAP_WINDOW = 24
-_SNAP_PIECE = 64  # rapidfuzz aligns a piece of a quote this short in one pass over the text
-_SNAP_SEARCH_MAX = 256  # partial_ratio on a longer quote can cost more than ~1 ms per 10 KB
+_SNAP_PIECE = 64  # rapidfuzz aligns a quote up to this long in one pass over the text
+_SNAP_SEARCH_MAX = 256  # partial_ratio over all the text up to this length: ~1 ms on 60 KB
 _MAX_OCCURRENCES = 40  # a phrase said more often than this is no quote worth placing
 _EDGE_PUNCT = " \"'.,;:!?-"
 _QUOTE_EDGES = " \t\n'‘’`" + DOUBLE_QUOTES
@@ -183,7 +186,7 @@ def _find_exact(
 def _find_parts(doc: Document, q: str) -> list[Match] | None:
     """A quote that runs across an attribution ("A," he said, "B"), as its exact parts."""
     split = _Split(doc, q)
-    return split.parts(0, 0, split.words, 0, len(doc.normalised.norm), 0, None)
+    return split.parts(0, 0, split.word_count, 0, len(doc.normalised.norm), 0, None)
 
 
 class _Split:
@@ -207,7 +210,7 @@ class _Split:
         self.q = q
         self.budget = SPLIT_ATTEMPTS
         words = q.split(" ")
-        self.words = len(words)
+        self.word_count = len(words)
         self.word_start = [0]
         for word in words[:-1]:
             self.word_start.append(self.word_start[-1] + len(word) + 1)
@@ -260,8 +263,8 @@ class _Split:
                 rest = [match] if match else None
             else:
                 word = bisect.bisect_right(self.word_start, tail_at) - 1
-                count = self.last_word - word + 1
-                rest = self.parts(tail_at, word, count, end, limit, depth + 1, head.end)
+                words = self.last_word - word + 1
+                rest = self.parts(tail_at, word, words, end, limit, depth + 1, head.end)
             if rest and _between_quotes(self.doc.text, head.end, rest[0].start):
                 return [head, *rest]
         return None
@@ -272,6 +275,10 @@ class _Split:
         """(k, p, match) for the heads of ``k`` words found at ``norm[p:]``, the longest
         first, that a quotation mark follows within ``SPLIT_MAX_GAP``."""
         doc, norm = self.doc, self.doc.normalised.norm
+        if after is not None:  # every head at p starts where the shortest does
+            shortest = _exact_at(doc, p, self.head_end[first + k_min] - s)
+            if shortest is None or not _between_quotes(doc.text, after, shortest.start):
+                return
         longest = self._longest(p, s, first, k_min, k_max, hi)
         marks, marks_norm = doc.quote_marks
         k = longest
@@ -285,9 +292,6 @@ class _Split:
             if match is None:
                 k -= 1
                 continue
-            if after is not None and not _between_quotes(doc.text, after, match.start):
-                return
-            after = None  # the start is the same for every head at p
             j = bisect.bisect_left(marks, match.end)
             if j < len(marks) and marks[j] < match.end + SPLIT_MAX_GAP:
                 yield k, p, match
@@ -339,15 +343,12 @@ def _find_fuzzy(doc: Document, q: str) -> Match | None:
     norm = doc.normalised.norm
     if len(q) > len(norm):
         return None
+    placed = _placed(q, norm)
+    if placed is None:
+        return None
+    starts, ends = _word_edges(norm, *placed)
     core = q.strip(_EDGE_PUNCT)
-    spans = sorted(
-        {
-            (s, e)
-            for lo, hi in _placed(q, norm)
-            for s, e in product(*_word_edges(norm, lo, hi))
-            if e - s >= len(core) // 2
-        }
-    )
+    spans = [(s, e) for s in starts for e in ends if e - s >= len(core) // 2]
     # The first of the best spans, as a loop over them would keep it.
     best = process.extractOne(
         core, [norm[s:e] for s, e in spans], scorer=fuzz.ratio, score_cutoff=SNAP_MIN_SCORE
@@ -361,21 +362,50 @@ def _find_fuzzy(doc: Document, q: str) -> Match | None:
     return _trimmed(doc, *doc.normalised.source_span(s, e), "fuzzy", round(score, 1))
 
 
-def _placed(q: str, norm: str) -> list[tuple[int, int]]:
-    """Where in ``norm`` the quote seems to lie, if the words there are like it."""
+def _placed(q: str, norm: str) -> tuple[int, int] | None:
+    """Where in ``norm`` the quote seems to start and end, if the words there are like it."""
     if len(q) <= _SNAP_SEARCH_MAX:
         found = fuzz.partial_ratio_alignment(q, norm, score_cutoff=_SNAP_SEARCH_CUTOFF)
-        return [] if found is None else [(found.dest_start, found.dest_end)]
-    # On a longer quote partial_ratio costs up to the cube of its length: place its first
-    # and last characters instead (short needles, one pass each) and keep what is alike.
-    head = fuzz.partial_ratio_alignment(q[:_SNAP_PIECE], norm)
-    tail = fuzz.partial_ratio_alignment(q[-_SNAP_PIECE:], norm)
-    if head is None or tail is None:
-        return []
-    start, end, n = head.dest_start, tail.dest_end, len(q)
-    guesses = {(start, end), (start, start + n), (end - n, end)}
-    spans = sorted((max(0, lo), min(len(norm), hi)) for lo, hi in guesses if lo < hi)
-    return [(lo, hi) for lo, hi in spans if fuzz.ratio(q, norm[lo:hi]) >= _SNAP_SEARCH_CUTOFF]
+        return None if found is None else (found.dest_start, found.dest_end)
+    # On a longer quote partial_ratio costs up to the cube of its length: place the quote
+    # by its words, then its edges where its first and last characters are alike nearby
+    # (short needles on a few hundred characters), if they are.
+    around = _anchored(q, norm)
+    if around is None:
+        return None
+    n, reach, cutoff = len(norm), _SNAP_PIECE + 4 * _SNAP_WINDOW, _SNAP_SEARCH_CUTOFF
+    a, b = max(0, around[0] - reach), min(n, around[0] + reach)
+    head = fuzz.partial_ratio_alignment(q[:_SNAP_PIECE], norm[a:b], score_cutoff=cutoff)
+    c, d = max(0, around[1] - reach), min(n, around[1] + reach)
+    tail = fuzz.partial_ratio_alignment(q[-_SNAP_PIECE:], norm[c:d], score_cutoff=cutoff)
+    lo = a + head.dest_start if head else max(0, around[0])
+    hi = c + tail.dest_end if tail else min(n, around[1])
+    return (lo, hi) if fuzz.ratio(q, norm[lo:hi]) >= cutoff else None
+
+
+def _anchored(q: str, norm: str) -> tuple[int, int] | None:
+    """Where most of eight three-word runs of ``q`` agree it starts (a repeated paragraph
+    has only the runs it repeats), from the first of them found to the last."""
+    words = q.split(" ")
+    offsets = list(accumulate((len(w) + 1 for w in words), initial=0))
+    runs = sorted({k * (len(words) - 3) // 7 for k in range(8)})
+    votes = sorted(
+        (pos - offsets[i], i, pos)
+        for i in runs
+        for pos in _hits(norm, " ".join(words[i : i + 3]), 0, len(norm))
+    )
+    groups: list[list[tuple[int, int, int]]] = []
+    for vote in votes:
+        if groups and vote[0] - groups[-1][0][0] <= _SNAP_WINDOW:
+            groups[-1].append(vote)
+        else:
+            groups.append([vote])
+    if not groups:
+        return None
+    best = max(groups, key=lambda group: len({run for _, run, _ in group}))
+    _, first, at = min(best, key=lambda vote: vote[1])
+    _, last, to = max(best, key=lambda vote: vote[1])
+    return at - offsets[first], to + len(q) - offsets[last]
 
 
 def _short(text: str, limit: int = 120) -> str:

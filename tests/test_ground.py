@@ -507,9 +507,10 @@ def test_warning_codes_are_an_enum_in_the_feed_schema() -> None:
 
 # --- Normalising and reading: the fast paths find what their definitions do -------------
 
-# Whitespace, dashes, marks and letters whose case folding changes their length.
+# Whitespace, dashes, quote marks, and letters whose case folding changes their length
+# ("ß", "İ") or kind ("\u0345" folds to a letter).
 TRICKY_PIECES = [
-    *" \t\n-—…\u00ad\u200b\u00a0\u3000\x85“’`_'1aßİΣ",
+    *" \t\n-—…\u00ad\u200b\u00a0\u3000\x85“’`_'1aßİΣ\u0345",
     "  ",
     "\n\n",
     "\r\n",

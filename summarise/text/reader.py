@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
@@ -90,6 +91,9 @@ _MASK = "·"
 _PREPOSITION_GAP = re.compile(
     r"\b(?:in|to|on|at|after|before|during|from|for|with|about|when|while|as)\b"
 )
+_PARAGRAPH = re.compile(r"[^\n]*\S[^\n]*")
+_ALNUM = re.compile(r"[^\W_]")  # what str.isalnum is true of
+_INITIALS = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")
 
 
 @dataclass(frozen=True)
@@ -379,20 +383,40 @@ class Document:
 def _find_word(text: str, folded: str | None, word: str) -> list[tuple[int, int]]:
     """Spans of the ``WORD`` tokens of ``text`` that case-fold to ``word``; ``folded`` is
     ``text.casefold()`` when that maps character to character, else None."""
-    if folded is None:
+    # Folding keeps letters and digits what they are, but for "\u0345" (to "ι").
+    if folded is None or "\u0345" in text:
         return [w.span() for w in WORD.finditer(text) if w.group(0).casefold() == word]
     spans = []
-    n = len(word)
-    pos = folded.find(word) if word else -1
-    while pos != -1:
-        end = pos + n
-        # Most hits of a short word are inside a longer one: the characters around tell.
-        if not (end < len(text) and text[end].isalnum()) and _starts_word(text, pos):
-            w = WORD.match(text, pos)
-            if w and w.end() == end:
-                spans.append((pos, end))
-        pos = folded.find(word, pos + 1)
+    for pos in _hits_alone(folded, word) if word else ():
+        end = pos + len(word)
+        if _starts_word(text, pos) and (w := WORD.match(text, pos)) and w.end() == end:
+            spans.append((pos, end))
     return spans
+
+
+def _hits_alone(folded: str, word: str) -> Iterator[int]:
+    """Starts of ``word`` in ``folded`` with no letter or digit after it (nor, for a
+    short word, before it): where a word of the text may be it."""
+    if len(word) <= 2:  # inside a great many words: a regex skips those in C
+        pattern = _alone(word)
+        hit = pattern.search(folded)
+        while hit:
+            yield hit.start()
+            hit = pattern.search(folded, hit.start() + 1)
+        return
+    pos = folded.find(word)
+    while pos != -1:
+        end = pos + len(word)
+        if end == len(folded) or not folded[end].isalnum():
+            yield pos
+        pos = folded.find(word, pos + 1)
+
+
+@lru_cache(maxsize=1024)
+def _alone(word: str) -> re.Pattern[str]:
+    """``word`` with no letter or digit after it, nor before it (bar a hyphen between)."""
+    w = re.escape(word)
+    return re.compile(rf"{w}(?<![^\W_]{w})(?<![^\W_][-'’]{w})(?![^\W_])")
 
 
 def _starts_word(text: str, pos: int) -> bool:
@@ -447,7 +471,7 @@ def _name_in_phrase(phrase: str) -> str | None:
 
 
 def _paragraphs(text: str) -> list[tuple[int, int]]:
-    return [m.span() for m in re.finditer(r"[^\n]*\S[^\n]*", text)]
+    return [m.span() for m in _PARAGRAPH.finditer(text)]
 
 
 def _quote_regions(text: str, paragraphs: list[tuple[int, int]]) -> list[QuoteRegion]:
@@ -495,7 +519,7 @@ def _region(text: str, open_at: int, close: int, paragraph: int) -> list[QuoteRe
         start += 1
     while end > start and text[end - 1].isspace():
         end -= 1
-    if end <= start or not any(c.isalnum() for c in text[start:end]):
+    if end <= start or not _ALNUM.search(text, start, end):
         return []
     return [QuoteRegion(open_at, close, start, end, paragraph)]
 
@@ -540,7 +564,7 @@ def _is_abbreviation(masked: str, p0: int, dot: int) -> bool:
         return False
     if len(word) == 1 and word.isupper():
         return True
-    return word.lower() in ABBREVIATIONS or bool(re.fullmatch(r"(?:[A-Za-z]\.)+[A-Za-z]", word))
+    return word.lower() in ABBREVIATIONS or bool(_INITIALS.fullmatch(word))
 
 
 @lru_cache(maxsize=16)

@@ -29,6 +29,7 @@ from rich.text import Text
 from summarise import clean as cleaning
 from summarise import cost
 from summarise import evaluate as evaluation
+from summarise import view as viewing
 from summarise.backends import make_backend
 from summarise.backends.base import Backend
 from summarise.backends.offline import OFFLINE_NOTICE
@@ -45,8 +46,10 @@ from summarise.config import (
     resolve_settings,
 )
 from summarise.errors import ExitCode, FatalError, OutputClosed, Terminated, UsageError
+from summarise.feed import default_errors_path
 from summarise.ingest import check_inputs, count_articles, read
 from summarise.schema import errors_schema, feed_schema, model_facing_schema
+from summarise.view import browser
 
 app = typer.Typer(
     help="Structured, grounded summaries of diplomatic news articles, as a JSONL feed.",
@@ -517,6 +520,61 @@ def eval_command(
             raise UsageError(f"gold folder not found: {gold}")
         report = evaluation.evaluate(evaluation.read_feed(feed), evaluation.load_gold(gold))
     typer.echo(report.model_dump_json(indent=2) if as_json else evaluation.format_table(report))
+
+
+@app.command()
+def view(
+    feed: Annotated[Path, typer.Argument(help="A feed written by 'summarise run'.")],
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="The page to write [default: FEED with .html]."),
+    ] = None,
+    errors: Annotated[
+        Path | None,
+        typer.Option(help="Errors file to list too [default: the feed's, when it exists]."),
+    ] = None,
+    screenshot: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also save PNGs of the index and of the first article view in this folder "
+            "(headless Chromium and the playwright client: pip install -e '.[browser]')."
+        ),
+    ] = None,
+) -> None:
+    """Write one self-contained HTML page to read and review a feed.
+
+    The page lists every record (filters, search, j/k and / keys), shows each article with
+    its quotes highlighted at their spans, the ungrounded items, warnings and raw JSON, and
+    lets you accept or reject quotes and participants or fix a speaker; 'Export
+    corrections' downloads them as JSONL for 'summarise apply'. No network access.
+    """
+    with exit_codes():
+        if not feed.is_file():
+            raise UsageError(f"feed not found: {feed}")
+        if errors is None and (beside := default_errors_path(str(feed))).is_file():
+            errors = beside
+        elif errors is not None and not errors.is_file():
+            raise UsageError(f"errors file not found: {errors}")
+        target = output or feed.with_suffix(".html")
+        if target.resolve() == feed.resolve():
+            raise UsageError("the page would overwrite the feed: pass -o report.html")
+        contents, size = viewing.make_report(feed, errors, target)
+        err.print(
+            f"wrote {target}: {len(contents.records):,} records, {len(contents.errors):,} "
+            f"errors, {size / 1e6:.1f} MB",
+            markup=False,
+            highlight=False,
+        )
+        if contents.unreadable:
+            err.print(
+                f"{len(contents.unreadable)} unreadable lines are listed in the page, "
+                f"first: {contents.unreadable[0]}",
+                style="yellow",
+                markup=False,
+            )
+        if screenshot is not None:
+            for shot in browser.screenshot(target, screenshot):
+                err.print(f"wrote {shot}", markup=False, highlight=False)
 
 
 def main() -> None:

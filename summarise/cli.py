@@ -45,6 +45,7 @@ from summarise.config import (
     EndpointOptions,
     resolve_settings,
 )
+from summarise.corrections import apply_feed, describe_stale
 from summarise.errors import ExitCode, FatalError, OutputClosed, Terminated, UsageError
 from summarise.feed import default_errors_path
 from summarise.ingest import check_inputs, count_articles, read
@@ -509,16 +510,38 @@ def estimate(
 @app.command(name="eval")
 def eval_command(
     feed: Annotated[Path, typer.Argument(help="A feed written by 'summarise run'.")],
-    gold: Annotated[Path, typer.Option(help="Folder of gold annotations (one JSON per article).")],
+    gold: Annotated[
+        Path | None, typer.Option(help="Folder of gold annotations (one JSON per article).")
+    ] = None,
+    reviewed: Annotated[
+        Path | None,
+        typer.Option(
+            help="A reviewed feed ('summarise apply'): its records whose review is complete "
+            "are the gold for participants and quotes."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
 ) -> None:
-    """Score a feed against hand-written gold annotations, field by field."""
+    """Score a feed field by field against hand-written gold or a reviewed sample of it."""
     with exit_codes():
+        if (gold is None) == (reviewed is None):
+            raise UsageError("pass exactly one of --gold DIR and --reviewed FEED")
         if not feed.is_file():
             raise UsageError(f"feed not found: {feed}")
-        if not gold.is_dir():
-            raise UsageError(f"gold folder not found: {gold}")
-        report = evaluation.evaluate(evaluation.read_feed(feed), evaluation.load_gold(gold))
+        if gold is not None:
+            if not gold.is_dir():
+                raise UsageError(f"gold folder not found: {gold}")
+            answers = evaluation.load_gold(gold)
+        elif reviewed is not None:
+            if not reviewed.is_file():
+                raise UsageError(f"reviewed feed not found: {reviewed}")
+            answers, skipped = evaluation.gold_from_reviewed(reviewed)
+            err.print(
+                f"gold: {len(answers)} reviewed records; {len(skipped)} skipped "
+                "(review not complete, or none)",
+                highlight=False,
+            )
+        report = evaluation.evaluate(evaluation.read_feed(feed), answers)
     typer.echo(report.model_dump_json(indent=2) if as_json else evaluation.format_table(report))
 
 
@@ -575,6 +598,55 @@ def view(
         if screenshot is not None:
             for shot in browser.screenshot(target, screenshot):
                 err.print(f"wrote {shot}", markup=False, highlight=False)
+
+
+@app.command(
+    name="apply",
+    help="Apply a review's corrections to FEED, writing each current record, corrected, to -o. "
+    'CORRECTIONS has one JSON object per line: {"id", "sha256" (the record\'s source.sha256), '
+    '"item": "quote"|"participant", "index" (in the record\'s quotes or participants), "text" '
+    '(the quote\'s text or the participant\'s name), "verdict": "accept"|"reject"|"fix", '
+    '"speaker" (the new speaker for a "fix", else null), "reviewed_at" (ISO 8601 UTC)}. '
+    "Rejected items leave the summary for provenance.review, which keeps every verdict. "
+    "A correction that does not match FEED (stale) stops the command, with nothing written, "
+    "unless --skip-stale.",
+)
+def apply_command(
+    feed: Annotated[Path, typer.Argument(help="The feed the review page was made from.")],
+    corrections: Annotated[
+        Path, typer.Argument(help="The corrections file the review page exported (JSONL).")
+    ],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="The corrected feed to write (not FEED).")
+    ],
+    skip_stale: Annotated[
+        bool,
+        typer.Option(
+            help="Apply the corrections that match FEED and list the others, instead of "
+            "writing nothing."
+        ),
+    ] = False,
+) -> None:
+    with exit_codes():
+        result = apply_feed(feed, corrections, output, skip_stale=skip_stale)
+    if result.stale:
+        err.print(
+            f"skipped {len(result.stale)} stale corrections:\n{describe_stale(result.stale)}",
+            markup=False,
+            highlight=False,
+        )
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(no_wrap=True)
+    table.add_column(overflow="fold")
+    table.add_row("records", f"{len(result.records)} corrected, {result.complete} complete")
+    table.add_row(
+        "items",
+        f"{result.count('accept')} accepted, {result.count('reject')} rejected, "
+        f"{result.count('fix')} fixed",
+    )
+    table.add_row("stale", f"{len(result.stale)} skipped")
+    table.add_row("feed", Text(str(output)))
+    err.print(table)
 
 
 def main() -> None:

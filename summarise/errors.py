@@ -140,6 +140,14 @@ class FeedRefused(FatalError):
     default_stage = "setup"
 
 
+class CorrectionsError(FatalError):
+    """A review's corrections cannot be applied: a line that is not a correction
+    (``corrections_invalid``), corrections that do not match the feed (``corrections_stale``),
+    or a feed line that is not a record (``feed_invalid``)."""
+
+    default_code, default_stage = "corrections_invalid", "review"
+
+
 class Terminated(FatalError):
     """SIGTERM: the run stopped like on Ctrl-C, keeping what is finished."""
 

@@ -11,8 +11,11 @@ quote verbatim with its speaker, and its issues and outcomes as keyword sets. Sc
   emitted quotes that are verbatim in ``article.text`` at their span and marked grounded;
 * issues and outcomes: recall (an emitted item mentions every keyword group of a gold one).
 
-Counts are summed over articles (micro averages). ``summarise eval FEED --gold DIR``
-prints ``format_table(report)`` or the report as JSON.
+Gold can also come from a reviewed feed (``gold_from_reviewed``): each record whose
+review is complete (``summarise apply``) is taken as right for its participants and quotes.
+
+Counts are summed over articles (micro averages). ``summarise eval FEED --gold DIR`` (or
+``--reviewed REVIEWED_FEED``) prints ``format_table(report)`` or the report as JSON.
 
 Only the fields scored are read from a feed line (``FeedLine``), so feeds of every
 schema version (v1 with string warnings, v2 with warning objects) score alike; a line
@@ -30,6 +33,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError, computed_field
 
+from summarise.corrections import current_records
 from summarise.errors import FatalError
 from summarise.schema import Record
 
@@ -88,6 +92,50 @@ def load_gold(directory: str | Path) -> dict[str, Gold]:
             raise FeedError(f"{path}: not a gold annotation: {_first_problem(exc)}") from exc
         gold[entry.id] = entry
     return gold
+
+
+def gold_from_reviewed(path: str | Path) -> tuple[dict[str, Gold], list[str]]:
+    """Gold from a reviewed feed (``summarise apply``): by id, the current records whose
+    review is complete; and the ids left out because their review is not (or there is none).
+
+    A reviewed record's participants and quotes are its gold; issues and outcomes are not
+    reviewed, so they have no gold (their scores stay null).
+    """
+    gold: dict[str, Gold] = {}
+    skipped: list[str] = []
+    for record in current_records(Path(path)):
+        review = record.provenance.review
+        if review is not None and review.complete:
+            gold[record.id] = gold_from_record(record)
+        else:
+            skipped.append(record.id)
+    return gold, skipped
+
+
+def gold_from_record(record: Record) -> Gold:
+    """A record taken as right: its participants (the surname as an alias) and quotes."""
+    return Gold(
+        id=record.id,
+        source=record.source.path,
+        annotation="reviewed record",
+        participants=[
+            GoldParticipant(
+                name=p.name,
+                aliases=_surname(p.name),
+                core=p.present,
+                role=p.role,
+                country=p.country,
+            )
+            for p in record.summary.participants
+        ],
+        quotes=[GoldQuote(speaker=q.speaker, text=q.text) for q in record.summary.quotes],
+    )
+
+
+def _surname(name: str) -> list[str]:
+    """The last word of a name of several words: how articles name a person again."""
+    words = name.split()
+    return [words[-1]] if len(words) > 1 else []
 
 
 def _first_problem(exc: Exception) -> str:

@@ -13,7 +13,8 @@ written twice.
 
 Feed schema versions: "1" had warnings as ``"code: message"`` strings; "2" (this one)
 has ``RecordWarning`` objects, a ``match`` kind on each quote, and ``mentions`` and
-``attested`` on each participant. The model-facing part is the same in both.
+``attested`` on each participant; ``provenance.review`` (optional, added later) keeps a
+person's verdicts. The model-facing part is the same in both.
 """
 
 from __future__ import annotations
@@ -202,6 +203,52 @@ class Usage(BaseModel):
     cached_tokens: int = 0
 
 
+ReviewItemKind = Literal["quote", "participant"]
+Verdict = Literal["accept", "reject", "fix"]
+
+
+class ReviewedItem(BaseModel):
+    """A person's verdict on one quote or participant (``summarise apply``)."""
+
+    item: ReviewItemKind = Field(description="What was reviewed: a quote or a participant.")
+    index: int = Field(
+        description="Position of the item in summary.quotes or summary.participants of the "
+        "record the corrections were made against (before any item was removed)."
+    )
+    text: str = Field(description="The quote's text, or the participant's name, as reviewed.")
+    verdict: Verdict = Field(
+        description="'accept': right as it is; 'reject': wrong, removed from the summary (kept "
+        "in review.rejected_*); 'fix': the quote's speaker was corrected."
+    )
+    speaker_was: str | None = Field(
+        description="The quote's speaker before a fix; null for other verdicts."
+    )
+    reviewed_at: str = Field(description="UTC time of the verdict, ISO 8601.")
+
+
+class Review(BaseModel):
+    """What a person's review changed in a record: verdicts, and the items rejected."""
+
+    corrections_sha256: str = Field(
+        description="SHA-256 (hex) of the corrections file applied last."
+    )
+    applied_at: str = Field(description="UTC time the corrections were applied last, ISO 8601.")
+    complete: bool = Field(
+        description="True when every quote and participant left in the summary has an "
+        "'accept' or 'fix' verdict in items."
+    )
+    items: list[ReviewedItem] = Field(
+        description="Every verdict, earlier reviews' first, in the order applied."
+    )
+    rejected_quotes: list[Quote] = Field(
+        description="Quotes rejected by a reviewer: removed from summary.quotes, kept here."
+    )
+    rejected_participants: list[GroundedParticipant] = Field(
+        description="Participants rejected by a reviewer: removed from summary.participants, "
+        "kept here."
+    )
+
+
 class Provenance(BaseModel):
     """How the record was produced."""
 
@@ -218,6 +265,11 @@ class Provenance(BaseModel):
         default=None,
         description="The Batch API batch that answered (summarise batch collect); null for "
         "records made by summarise run, and for batch results read from local files.",
+    )
+    review: Review | None = Field(
+        default=None,
+        description="Set by summarise apply: a person's verdicts on the quotes and "
+        "participants, and the items rejected; null for a record nobody reviewed.",
     )
 
 

@@ -22,7 +22,7 @@ import pytest
 
 from summarise.schema import Record
 from summarise.view import browser
-from tests.helpers import EXAMPLES, read_jsonl, run_cli
+from tests.helpers import EXAMPLES, read_jsonl, run_cli, schema_validator
 from tests.test_recorded_replay import REPLAY_ARGS
 
 if TYPE_CHECKING:
@@ -496,6 +496,34 @@ def test_accept_reject_and_fix_export_the_expected_corrections(page: Page, seeds
     ]
     assert [{k: v for k, v in line.items() if k != "reviewed_at"} for line in lines] == expected
     assert all(line["reviewed_at"].endswith("Z") for line in lines)
+
+
+@needs_browser
+def test_exported_corrections_apply_to_a_feed_that_validates(
+    page: Page, tmp_path: Path, seeds: Path
+) -> None:
+    record = read_jsonl(seeds)[1]
+    lines = review_and_export(page, make_page(seeds), record)
+    corrections = tmp_path / "corrections.jsonl"
+    corrections.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    out = tmp_path / "reviewed.jsonl"
+    result = run_cli("apply", str(seeds), str(corrections), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    validator = schema_validator("feed")
+    reviewed = read_jsonl(out)
+    for line in reviewed:
+        validator.validate(line)
+        Record.model_validate(line)
+    [changed] = [r for r in reviewed if r["id"] == record["id"]]
+    quotes = record["summary"]["quotes"]
+    assert [q["text"] for q in changed["summary"]["quotes"]] == [
+        q["text"] for i, q in enumerate(quotes) if i != 1
+    ]
+    assert changed["summary"]["quotes"][1]["speaker"] == "Someone Else"
+    assert changed["provenance"]["review"]["rejected_quotes"][0]["text"] == quotes[1]["text"]
+    assert [p["name"] for p in changed["provenance"]["review"]["rejected_participants"]] == [
+        record["summary"]["participants"][1]["name"]
+    ]
 
 
 @needs_browser

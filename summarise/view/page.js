@@ -161,7 +161,7 @@ function renderList() {
       cell("c-n", row.quotes),
       cell("c-n" + (row.ungrounded ? " bad" : ""), row.ungrounded),
       cell("c-n", row.warnings.length, row.warnings.join(", ")),
-      cell("c-n", reviewedIn(row.id) || ""),
+      cell("c-n", reviewedIn(row.id) || (row.reviewed ? "✓" : ""), row.reviewed ? "review applied, complete" : ""),
     );
     rows.appendChild(div);
   }
@@ -397,7 +397,9 @@ function renderArticle(rec) {
       ...(rec.summary.outcomes || []).map((x) => el("div", { class: "item" }, el("b", {}, x.status), ": ", x.description))),
     el("section", {}, details), names);
   const facts = [["date", ev.date], ["kind", ev.kind], ["location", ev.location], ["published", rec.article && rec.article.published],
-    ["backend", prov.backend], ["model", prov.model], ["id", rec.id]].filter(([, v]) => v);
+    ["backend", prov.backend], ["model", prov.model], ["id", rec.id],
+    ["review", prov.review && `${prov.review.complete ? "complete" : "partial"}, ${(prov.review.items || []).length} verdicts applied`],
+  ].filter(([, v]) => v);
   const url = rec.source && rec.source.url;
   $("article").replaceChildren(
     el("h1", {}, (rec.article && rec.article.title) || rec.summary.headline || rec.id),

@@ -635,18 +635,13 @@ def apply_command(
             markup=False,
             highlight=False,
         )
-    table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_column(no_wrap=True)
-    table.add_column(overflow="fold")
-    table.add_row("records", f"{len(result.records)} corrected, {result.complete} complete")
-    table.add_row(
-        "items",
-        f"{result.count('accept')} accepted, {result.count('reject')} rejected, "
-        f"{result.count('fix')} fixed",
+    err.print(
+        f"wrote {output}: {len(result.records)} records corrected ({result.complete} complete); "
+        f"items {result.count('accept')} accepted, {result.count('reject')} rejected, "
+        f"{result.count('fix')} fixed; {len(result.stale)} stale skipped",
+        markup=False,
+        highlight=False,
     )
-    table.add_row("stale", f"{len(result.stale)} skipped")
-    table.add_row("feed", Text(str(output)))
-    err.print(table)
 
 
 def main() -> None:

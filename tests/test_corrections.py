@@ -133,7 +133,7 @@ def test_verdicts_are_applied_and_every_line_validates(tmp_path: Path) -> None:
     assert review.items[0].speaker_was is None
     sha = hashlib.sha256((tmp_path / "corrections.jsonl").read_bytes()).hexdigest()
     assert review.corrections_sha256 == sha
-    assert "1 corrected, 0 complete" in result.stderr
+    assert "1 records corrected (0 complete)" in result.stderr
     assert "2 accepted, 2 rejected, 1 fixed" in result.stderr
 
 

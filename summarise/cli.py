@@ -550,30 +550,27 @@ def view(
     feed: Annotated[Path, typer.Argument(help="A feed written by 'summarise run'.")],
     output: Annotated[
         Path | None,
-        typer.Option("-o", "--output", help="The page to write [default: FEED with .html]."),
+        typer.Option("-o", "--output", help="The page to write (default: FEED with .html)."),
     ] = None,
     errors: Annotated[
         Path | None,
-        typer.Option(help="Errors file to list too [default: the feed's, when it exists]."),
+        typer.Option(help="Errors file to list too (default: the feed's, when it exists)."),
     ] = None,
     screenshot: Annotated[
         Path | None,
         typer.Option(
             help="Also save PNGs of the index and of the first article view in this folder "
-            "(headless Chromium and the playwright client: pip install -e '.[browser]')."
+            "(needs Chromium and the playwright client: the browser extra)."
         ),
     ] = None,
 ) -> None:
     """Write one self-contained HTML page to read and review a feed.
 
-    The page lists every record (filters, search, j/k and / keys), shows each article with
-    its quotes highlighted at their spans, the ungrounded items, warnings and raw JSON, and
-    lets you accept or reject quotes and participants or fix a speaker; 'Export
-    corrections' downloads them as JSONL for 'summarise apply'. No network access.
-    """
+    The page lists every record (filters, search, j/k and / keys), shows each article with its quotes highlighted at their spans, the ungrounded items, warnings and raw JSON, and lets you accept or reject quotes and participants or fix a speaker; 'Export corrections' downloads them as JSONL for 'summarise apply'. The page loads nothing from the network.
+    """  # noqa: E501 (typer keeps a docstring's line breaks)
     with exit_codes():
         if not feed.is_file():
-            raise UsageError(f"feed not found: {feed}")
+            raise UsageError(f"feed not found (or not a file): {feed}")
         if errors is None and (beside := default_errors_path(str(feed))).is_file():
             errors = beside
         elif errors is not None and not errors.is_file():

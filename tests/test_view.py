@@ -157,6 +157,12 @@ def test_view_refuses_a_missing_feed_and_overwriting_it(tmp_path: Path, seeds: P
     assert missing.exit_code == 2 and "feed not found" in missing.stderr
     same = run_cli("view", str(seeds), "-o", str(seeds))
     assert same.exit_code == 2 and "overwrite the feed" in same.stderr
+    folder = run_cli("view", str(tmp_path))
+    assert folder.exit_code == 2 and "not a file" in folder.stderr
+    (tmp_path / "taken").write_text("a file where a folder should be", encoding="utf-8")
+    unwritable = run_cli("view", str(seeds), "-o", str(tmp_path / "taken" / "report.html"))
+    assert unwritable.exit_code == 4 and "cannot write" in unwritable.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]  # no temporary file left
 
 
 # --- the article view -------------------------------------------------------------------

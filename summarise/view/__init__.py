@@ -198,17 +198,12 @@ def _fill(template: str, parts: dict[str, str]) -> str:
         rest = rest[at + len(key) :]
 
 
-def _html_escape(text: str) -> str:
-    return (
-        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-    )
-
-
 def write_page(page: str, path: Path) -> int:
     """Write the page as UTF-8 (never the locale's encoding), atomically; return its size."""
     data = page.encode("utf-8", errors="replace")  # only a file name can hold a lone surrogate
-    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp: Path | None = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(
             dir=path.parent, prefix=f".{path.name}.", delete=False
         ) as fh:
@@ -218,7 +213,7 @@ def write_page(page: str, path: Path) -> int:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except OSError as exc:
-        if "tmp" in locals():
+        if tmp is not None:
             tmp.unlink(missing_ok=True)
         raise WriteError(f"cannot write {path}: {exc.strerror or exc}") from exc
     return len(data)

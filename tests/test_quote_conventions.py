@@ -5,6 +5,7 @@ speaker, and apostrophes alone are no quotation."""
 from __future__ import annotations
 
 import re
+import time
 from functools import cache
 
 import pytest
@@ -119,6 +120,30 @@ def test_a_quote_over_paragraphs_is_attributed_where_its_last_paragraph_names_th
 def test_scare_quotes_of_a_word_or_two_are_no_speech() -> None:
     text = "The ministers hoped for a 'soft landing' after the 'productive' talks on Tuesday."
     assert analyse(text).regions == []
+
+
+def test_a_paragraph_whose_opening_mark_was_lost_is_a_quote_when_an_attribution_follows() -> None:
+    text = (
+        "Emmanuel Macron a appelé Vladimir Poutine dimanche.\n\n"
+        'Le président allait ensuite échanger avec le président Zelensky", a indiqué la '
+        'présidence française. Il restait prêt au "dialogue" avec Moscou.\n'
+    )
+    doc = analyse(text)
+    assert [text[r.start : r.end] for r in doc.regions] == [
+        "Le président allait ensuite échanger avec le président Zelensky",
+        "dialogue",
+    ]
+    assert analyse('The talks ended." Nothing was signed.').regions == []
+
+
+def test_a_run_of_marks_is_read_in_bounded_time() -> None:
+    text = "«" * 20_000 + "'" * 20_000 + "‘a’ b " * 4_000
+    took = []
+    for _ in range(2):  # timed again if the machine was busy
+        started = time.process_time()
+        analyse.__wrapped__(text)  # not the cached reading
+        took.append(time.process_time() - started)
+    assert min(took) < 1.0, took
 
 
 @pytest.mark.parametrize(

@@ -71,6 +71,14 @@ _INCISE = re.compile(
 )
 """Where a dialogue paragraph's speech stops: a dash before the incise ("— ¡No! —dijo"),
 or a comma before "a-t-il déclaré", "a déclaré", "said"."""
+_ATTRIBUTED = re.compile(
+    r",?\s+(?:(?:he|she|they|il|elle)\s+)?(?=\S*-(?:t-)?(?:il|elle|ils|elles)\b|(?:"
+    + "|".join(INCISE_CUES)
+    + r")\b|(?:"
+    + _VERB.pattern
+    + r"))"
+)
+"""An attribution right after a closing mark: ', a indiqué', ' he said', ', said'."""
 _SPEECH_END = ",.!?…:;"
 _SINGLE_AFTER_SPEECH = re.compile(r"[,.!?…:;][’'](?![^\W_])")
 _LOOKAHEAD = 400
@@ -79,6 +87,8 @@ _SPEECH_CUE = re.compile(_VERB.pattern + r"|\baccording to\b")
 _CUE_REACH = 60
 _CUE_BEFORE = 20
 """How far after (before) a single-quoted run a reporting verb still marks it speech."""
+_MAX_DEPTH = 4
+"""Quotes inside quotes inside quotes, at most: what bounds the cost of a run of marks."""
 _RETRIES = 8
 """Most single marks a paragraph may leave unclosed that are rescanned past: bounded."""
 
@@ -131,6 +141,7 @@ def _scan(
     open is a quote over paragraphs when the next paragraph opens with a mark again."""
     regions: list[QuoteRegion] = []
     stack: list[tuple[str, int]] = []  # (opening mark, offset)
+    first = True
     for m in _MARK.finditer(text, p0, p1):
         i, mark = m.start(), m.group()
         if i in skip:
@@ -143,8 +154,13 @@ def _scan(
             del stack[depth:]
             if not stack and (opener not in _SINGLES or _is_speech(text, p0, p1, at, i, m.end())):
                 regions.extend(_region(text, at, i, number, width=len(opener)))
-        elif _opens(mark, prev, nxt, text, m.end(), nested=bool(stack)):
+        elif len(stack) < _MAX_DEPTH and _opens(mark, prev, nxt, text, m.end(), nested=bool(stack)):
             stack.append((mark, i))
+        elif first and mark in _WESTERN and _ATTRIBUTED.match(text, m.end(), p1):
+            # The paragraph's opening mark was lost ('Nous voulons la paix", a déclaré'):
+            # its words are the quote when an attribution follows the closing one.
+            regions.extend(_region(text, p0, i, number, width=0))
+        first = False
     if stack:
         opener, at = stack[0]
         if opener in _SINGLES and not (reopened and at == p0):

@@ -45,6 +45,7 @@ CLOSERS: dict[str, frozenset[str]] = {
     "「": frozenset("」"),
     "『": frozenset("』"),
     "``": frozenset({"''"}),
+    "''": frozenset({"''"}),  # ''wire copy'' typed with two apostrophes each side
     "‘": frozenset("’"),
     "‚": frozenset("‘’"),
     "‛": frozenset("’"),
@@ -209,6 +210,8 @@ def _opens(mark: str, prev: str, nxt: str, text: str, after: int, *, nested: boo
         return True
     if mark in _BEFORE_A_WORD:
         return prev.isspace() and nxt.isalnum()
+    if mark == "''":
+        return not nested and not prev.isalnum() and nxt.isalnum()
     if mark not in _STRAIGHT:
         return False  # a closing mark with nothing open: stray
     # After a word and before none, a straight double is a stray closing mark.

@@ -48,7 +48,7 @@ from summarise.text.countries import is_iso3, to_iso3
 from summarise.text.dates import resolve_date
 from summarise.text.names import name_tokens, same_person
 from summarise.text.normalise import fold, normalise
-from summarise.text.quotes import CLOSERS
+from summarise.text.quotes import inner_marks
 from summarise.text.reader import DOUBLE_QUOTES, Document, analyse
 
 # --- Tunables ---------------------------------------------------------------------------
@@ -141,19 +141,11 @@ def _trimmed(doc: Document, start: int, end: int, kind: MatchKind, score: float)
 
 
 def _with_inner_marks(doc: Document, match: Match) -> Match:
-    """The match with the marks of a quote inside the quotation that it begins or ends
-    with ("‘one China’ policy"): the edges of a quote are trimmed of marks, not these."""
-    start, end, text = match.start, match.end, doc.text
-    region = doc.region_containing(start, end)
+    region = doc.region_containing(match.start, match.end)
     if region is None:
         return match
-    before = text[start - 1] if start > region.start else ""
-    if before in CLOSERS and any(c in CLOSERS[before] for c in text[start:end]):
-        start -= 1
-    after = text[end] if end < region.end else ""
-    if after and any(after in CLOSERS.get(c, ()) for c in text[start:end]):
-        end += 1
-    return match if (start, end) == match.span else Match(start, end, match.kind, match.score)
+    span = inner_marks(doc.text, match.start, match.end, region.start, region.end)
+    return match if span == match.span else Match(*span, match.kind, match.score)
 
 
 def _bounded(norm: str, start: int, end: int) -> bool:

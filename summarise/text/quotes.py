@@ -234,6 +234,19 @@ def _is_speech(text: str, p0: int, p1: int, open_at: int, close: int, after: int
     return cue or (len(words) >= 3 and text[open_at] != "'")
 
 
+def inner_marks(text: str, start: int, end: int, lo: int, hi: int) -> tuple[int, int]:
+    """``[start, end)`` with the marks of a quote inside the quotation (words ``[lo, hi)``)
+    that it begins or ends with ("‘one China’ policy"): the edges of a quote found are
+    trimmed of marks, not these."""
+    before = text[start - 1] if start > lo else ""
+    if before in CLOSERS and any(c in CLOSERS[before] for c in text[start:end]):
+        start -= 1
+    after = text[end] if end < hi else ""
+    if after and any(after in CLOSERS.get(c, ()) for c in text[start:end]):
+        end += 1
+    return start, end
+
+
 def _region(
     text: str, open_at: int, close: int, paragraph: int, *, width: int
 ) -> list[QuoteRegion]:

@@ -117,6 +117,15 @@ def test_a_quote_over_paragraphs_is_attributed_where_its_last_paragraph_names_th
     assert doc.speaker(first) == doc.speaker(second) == "Kerry"
 
 
+def test_a_list_of_dash_paragraphs_is_no_dialogue() -> None:
+    text = (
+        "The ministers agreed on three points:\n\n— The ceasefire will be extended.\n\n"
+        "— Aid convoys will reach Aleppo.\n\n— Talks “will resume next week”.\n"
+    )
+    doc = analyse(text)
+    assert [text[r.start : r.end] for r in doc.regions] == ["will resume next week"]
+
+
 def test_scare_quotes_of_a_word_or_two_are_no_speech() -> None:
     text = "The ministers hoped for a 'soft landing' after the 'productive' talks on Tuesday."
     assert analyse(text).regions == []

@@ -99,7 +99,7 @@ def quote_regions(text: str, paragraphs: list[tuple[int, int]]) -> list[QuoteReg
     regions: list[QuoteRegion] = []
     for number, (p0, p1) in enumerate(paragraphs):
         dialogue = _DIALOGUE.match(text, p0, p1)
-        if dialogue:
+        if dialogue and _in_dialogue(text, paragraphs, number):
             regions.extend(_dialogue(text, p0, p1, dialogue.end(), number))
             continue
         skip: set[int] = set()
@@ -113,6 +113,16 @@ def quote_regions(text: str, paragraphs: list[tuple[int, int]]) -> list[QuoteReg
                 break
             skip.add(stray)  # an apostrophe taken for a quote: read again without it
     return regions
+
+
+def _in_dialogue(text: str, paragraphs: list[tuple[int, int]], number: int) -> bool:
+    """A dash paragraph is speech when it, or a dash paragraph next to it, has an incise
+    (", a déclaré le ministre"); a run of dash paragraphs with none is a list."""
+    for p0, p1 in paragraphs[max(0, number - 1) : number + 2]:
+        dialogue = _DIALOGUE.match(text, p0, p1)
+        if dialogue and _INCISE.search(text, dialogue.end(), p1):
+            return True
+    return False
 
 
 def _dialogue(text: str, p0: int, p1: int, start: int, number: int) -> list[QuoteRegion]:

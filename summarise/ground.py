@@ -48,6 +48,7 @@ from summarise.text.countries import is_iso3, to_iso3
 from summarise.text.dates import resolve_date
 from summarise.text.names import name_tokens, same_person
 from summarise.text.normalise import fold, normalise
+from summarise.text.quotes import inner_marks
 from summarise.text.reader import DOUBLE_QUOTES, Document, analyse
 
 # --- Tunables ---------------------------------------------------------------------------
@@ -109,7 +110,8 @@ def find_quote(
         return []
     found = _find_exact(doc, q, taken) or _find_exact(doc, q.strip(_EDGE_PUNCT), taken)
     if found is not None:
-        verbatim = doc.text[found.start : found.end] == quote.strip(_QUOTE_EDGES)
+        found = _with_inner_marks(doc, found)
+        verbatim = doc.text[found.start : found.end] in (quote.strip(_QUOTE_EDGES), quote.strip())
         return [Match(found.start, found.end, "exact" if verbatim else "normalised", 100.0)]
     parts = _find_parts(doc, q)
     if parts:
@@ -136,6 +138,14 @@ def _trimmed(doc: Document, start: int, end: int, kind: MatchKind, score: float)
     if end <= start:
         return None
     return Match(start, end, kind, score)
+
+
+def _with_inner_marks(doc: Document, match: Match) -> Match:
+    region = doc.region_containing(match.start, match.end)
+    if region is None:
+        return match
+    span = inner_marks(doc.text, match.start, match.end, region.start, region.end)
+    return match if span == match.span else Match(*span, match.kind, match.score)
 
 
 def _bounded(norm: str, start: int, end: int) -> bool:
@@ -265,7 +275,7 @@ class _Split:
                 word = bisect.bisect_right(self.word_start, tail_at) - 1
                 words = self.last_word - word + 1
                 rest = self.parts(tail_at, word, words, end, limit, depth + 1, head.end)
-            if rest and _between_quotes(self.doc.text, head.end, rest[0].start):
+            if rest and _between_quotes(self.doc, head.end, rest[0].start):
                 return [head, *rest]
         return None
 
@@ -277,7 +287,7 @@ class _Split:
         doc, norm = self.doc, self.doc.normalised.norm
         if after is not None:  # every head at p starts where the shortest does
             shortest = _exact_at(doc, p, self.head_end[first + k_min] - s)
-            if shortest is None or not _between_quotes(doc.text, after, shortest.start):
+            if shortest is None or not _between_quotes(doc, after, shortest.start):
                 return
         longest = self._longest(p, s, first, k_min, k_max, hi)
         marks, marks_norm = doc.quote_marks
@@ -323,9 +333,14 @@ class _Split:
         return good
 
 
-def _between_quotes(text: str, start: int, end: int) -> bool:
-    """True when ``text[start:end]`` closes one quotation and opens another."""
-    return end - start <= SPLIT_MAX_GAP and any(c in DOUBLE_QUOTES for c in text[start:end])
+def _between_quotes(doc: Document, start: int, end: int) -> bool:
+    """True when ``doc.text[start:end]`` closes one quotation and opens another (holds a
+    quotation mark)."""
+    if end - start > SPLIT_MAX_GAP:
+        return False
+    marks = doc.quote_marks[0]
+    j = bisect.bisect_left(marks, start)
+    return j < len(marks) and marks[j] < end
 
 
 def _word_edges(norm: str, lo: int, hi: int) -> tuple[list[int], list[int]]:

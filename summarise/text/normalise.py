@@ -18,13 +18,16 @@ WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*")
 # One character in, one out: folded text keeps the offsets of its source.
 TRANSLATE = str.maketrans(
     {
-        **dict.fromkeys("“”„‟«»″＂〝〞", '"'),
+        **dict.fromkeys("“”„‟«»″＂〝〞〟「」『』", '"'),
         **dict.fromkeys("‘’‚‛′`´‹›", "'"),
         **dict.fromkeys("‐‑‒–—―−", "-"),
         **dict.fromkeys("\u00a0\u2007\u202f\u2009\u200a", " "),
     }
 )
 _GAPS = re.compile(
+    # « French » spacing folds away: the words inside match however the marks are spaced
+    # (not the outer spaces of »reversed« ones).
+    r"(?P<gq>(?<!\S)«[^\S\n]*|[^\S\n]*»(?=[\s,.;:!?)]|$)|[«»])|"
     # A single space is already normal: only longer or other whitespace is a gap.
     r"(?P<dash>\s*-{2,}\s*|\s+-\s+)|(?P<ws>\s{2,}|[^\S ])"
     r"|(?P<zw>[\u00ad\u200b\u200c\u200d\u2060\ufeff])|(?P<ell>…)"
@@ -34,7 +37,7 @@ _GAPS = re.compile(
 # at a double space: ``_gaps`` tries ``_GAPS`` only there, not at every offset.
 _GAP_START = re.compile(
     r"[\t\n\x0b\x0c\r\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-    r"\-\u00ad\u200b\u200c\u200d\u2060\ufeff…]"
+    r"\-\u00ad\u200b\u200c\u200d\u2060\ufeff…«»]"
 )
 
 
@@ -62,6 +65,13 @@ class Normalised:
         """Source offsets of ``norm[start:end]``."""
         return self._source(start, end=False), self._source(end - 1, end=True)
 
+    def norm_offset(self, source: int) -> int:
+        """The offset in ``norm`` of source offset ``source`` (the start of its gap when
+        it was folded into one)."""
+        k = max(0, bisect.bisect_right(self.marks, source, key=lambda m: m[1]) - 1)
+        n0, s0, s1, verbatim = self.marks[k]
+        return n0 + min(source - s0, max(0, s1 - s0 - 1)) if verbatim else n0
+
 
 _TRANSLATED = re.compile("[" + re.escape("".join(map(chr, TRANSLATE))) + "]")
 
@@ -85,7 +95,19 @@ def fold(text: str) -> str:
     return lowered
 
 
-_GAP_OUT = {"dash": "-", "ws": " ", "ell": "...", "zw": ""}
+_GAP_OUT = {"dash": "-", "ws": " ", "ell": "...", "zw": "", "gq": '"'}
+_GUILLEMET = re.compile("[«»]")
+
+
+def _fold_for_gaps(text: str) -> str:
+    """``fold(text)`` with its guillemets kept, for ``_gaps`` to fold with their spaces."""
+    folded = fold(text)
+    if "«" not in text and "»" not in text:
+        return folded
+    chars = list(folded)
+    for m in _GUILLEMET.finditer(text):
+        chars[m.start()] = m.group()
+    return "".join(chars)
 
 
 def _gaps(folded: str) -> Iterator[re.Match[str]]:
@@ -113,7 +135,7 @@ def _gaps(folded: str) -> Iterator[re.Match[str]]:
 
 def normalise(text: str) -> str:
     """The matching form of a text: quote marks, dashes, case and whitespace folded."""
-    folded = fold(text)
+    folded = _fold_for_gaps(text)
     parts: list[str] = []
     pos = 0
     for m in _gaps(folded):
@@ -126,7 +148,7 @@ def normalise(text: str) -> str:
 
 def normalise_with_offsets(text: str) -> Normalised:
     """``normalise(text)`` with the map from its offsets back to ``text``."""
-    folded = fold(text)
+    folded = _fold_for_gaps(text)
     parts: list[str] = []
     marks: list[tuple[int, int, int, bool]] = []
     n = 0

@@ -18,6 +18,7 @@ from typing import Literal
 
 from summarise.text.names import RUN, RUN_AT_END, RUN_SRC, UPPER, classify
 from summarise.text.normalise import WORD, Normalised, normalise_with_offsets, plain
+from summarise.text.quotes import QuoteRegion, quote_regions
 from summarise.text.vocabulary import (
     ABBREVIATIONS,
     BETWEEN,
@@ -82,33 +83,17 @@ APPOSITIVE_ROLE = re.compile(
 _TRAILINGBETWEEN = re.compile(r"(?:\s+(?:" + "|".join(BETWEEN) + r"))+\s*$", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?]+[\"”’')\]]*(?=\s+[\"“‘(\[]?[0-9" + UPPER + r"])")
 
-DOUBLE_QUOTES = '"“”„‟«»＂〝〞'
-"""Every double quotation mark, straight or curly, opening or closing."""
-_QUOTE_CHARS = re.compile(r"[\"“”„‟«»＂〝〞‘’]")
-_OPENING_MARKS = frozenset("“„‟«〝")
-_CLOSING_MARKS = frozenset("”»〞")
+DOUBLE_QUOTES = '"“”„‟«»＂〝〞〟「」『』'
+"""Every double quotation mark, straight or curly, opening or closing (and the corner
+brackets that are CJK's quotation marks)."""
 _MASK = "·"
 _PREPOSITION_GAP = re.compile(
     r"\b(?:in|to|on|at|after|before|during|from|for|with|about|when|while|as)\b"
 )
+_CONTINUED_PARTS = 6
+"""Most paragraphs of one quotation looked through for its attribution."""
 _PARAGRAPH = re.compile(r"[^\n]*\S[^\n]*")
-_ALNUM = re.compile(r"[^\W_]")  # what str.isalnum is true of
 _INITIALS = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")
-
-
-@dataclass(frozen=True)
-class QuoteRegion:
-    """Words between quotation marks in the source."""
-
-    open: int
-    """Offset of the opening mark."""
-    close: int
-    """Offset of the closing mark (or the paragraph end when the quote is not closed)."""
-    start: int
-    """Start of the quoted words (after the mark and any space)."""
-    end: int
-    """End of the quoted words."""
-    paragraph: int
 
 
 @dataclass(frozen=True)
@@ -150,20 +135,25 @@ class Document:
 
     @property
     def quote_marks(self) -> tuple[list[int], list[int]]:
-        """Offsets of the double quotation marks in ``text``, and of the same marks in
-        ``normalised.norm`` (where every one is a plain ``"``)."""
+        """Offsets of the quotation marks in ``text`` (every double one, and the marks of
+        every quotation), and of the same marks in ``normalised.norm``."""
         if self._quote_marks is None:
             norm = self.normalised.norm
-            in_text: list[int] = []
-            in_norm: list[int] = []
+            found: dict[int, int] = {}
             pos = norm.find('"')
             while pos != -1:
-                source = self.normalised.source_span(pos, pos + 1)[0]
-                if self.text[source] in DOUBLE_QUOTES:  # not a double prime folded to one
-                    in_text.append(source)
-                    in_norm.append(pos)
+                s0, s1 = self.normalised.source_span(pos, pos + 1)
+                # Not a double prime folded to one; the mark of a folded « spacing ».
+                at = s0 if self.text[s0] in DOUBLE_QUOTES else s1 - 1
+                if self.text[at] in DOUBLE_QUOTES:
+                    found[at] = pos
                 pos = norm.find('"', pos + 1)
-            self._quote_marks = (in_text, in_norm)
+            for r in self.regions:
+                for at in (r.open, r.close):
+                    if at < len(self.text) and at not in found:
+                        found.setdefault(at, self.normalised.norm_offset(at))
+            in_text = sorted(found)
+            self._quote_marks = (in_text, [found[at] for at in in_text])
         return self._quote_marks
 
     def word_spans(self, word: str) -> list[tuple[int, int]]:
@@ -202,7 +192,7 @@ class Document:
         self._speakers[key] = found
         return found
 
-    def _attribute(self, region: QuoteRegion) -> str | None:
+    def _attribute(self, region: QuoteRegion, *, inherit: bool = True) -> str | None:
         first = self.sentence_at(region.open)
         last = self.sentence_at(max(region.open, region.close))
         s0, s1 = self.sentences[first][0], self.sentences[last][1]
@@ -230,21 +220,41 @@ class Document:
         m = _ACCORDING_TO.search(masked, s0, s1)
         if m:
             return _name_in_phrase(m.group(1))
-        if verbs:
+        if verbs or not inherit:
             return None
         return self._inherited(region)
 
     def _inherited(self, region: QuoteRegion) -> str | None:
         """A quote with no attribution of its own continues the previous speaker's words."""
         i = bisect.bisect_left(self._region_starts, region.open)
-        if i == 0:
-            return None
-        previous = self.regions[i - 1]
-        p_start = self.paragraphs[region.paragraph][0]
-        same_paragraph = previous.paragraph == region.paragraph
-        opens_paragraph = self.text[p_start : region.open].strip() == ""
-        if same_paragraph or (opens_paragraph and previous.paragraph == region.paragraph - 1):
+        previous = self.regions[i - 1] if i > 0 else None
+        if previous is not None and previous.paragraph == region.paragraph:
             return self.speaker(previous)
+        # A quote over several paragraphs may be attributed in its last one.
+        later = self._continued(region, i)
+        p_start = self.paragraphs[region.paragraph][0]
+        opens_paragraph = self.text[p_start : region.open].strip() == ""
+        if later is None and previous is not None and opens_paragraph:
+            return self.speaker(previous) if previous.paragraph == region.paragraph - 1 else None
+        return later
+
+    def _continued(self, region: QuoteRegion, i: int) -> str | None:
+        """The speaker a later part of the same quotation names: each part runs unclosed
+        to its paragraph's end and the next reopens the next paragraph."""
+        for _ in range(_CONTINUED_PARTS):
+            if region.close != self.paragraphs[region.paragraph][1] or i + 1 >= len(self.regions):
+                return None
+            region, i = self.regions[i + 1], i + 1
+            p_start = self.paragraphs[region.paragraph][0]
+            if (
+                region.paragraph != self.regions[i - 1].paragraph + 1
+                or self.text[p_start : region.open].strip()
+                or self.text[region.open] in "—―–"  # dialogue: the next one speaks
+            ):
+                return None
+            found = self._attribute(region, inherit=False)
+            if found is not None:
+                return found
         return None
 
     def subject_of(self, verb: re.Match[str], s0: int, s1: int) -> Subject | None:
@@ -474,56 +484,6 @@ def _paragraphs(text: str) -> list[tuple[int, int]]:
     return [m.span() for m in _PARAGRAPH.finditer(text)]
 
 
-def _quote_regions(text: str, paragraphs: list[tuple[int, int]]) -> list[QuoteRegion]:
-    """Quotations, paragraph by paragraph: straight and curly double quotes, curly singles.
-
-    Straight quotes are paired by position, with a mark that looks like a closer while no
-    quote is open taken as stray; an unclosed quote runs to the end of its paragraph.
-    """
-    regions: list[QuoteRegion] = []
-    for number, (p0, p1) in enumerate(paragraphs):
-        open_at = -1
-        single = False
-        for m in _QUOTE_CHARS.finditer(text, p0, p1):
-            i = m.start()
-            c = text[i]
-            prev = text[i - 1] if i > p0 else " "
-            nxt = text[i + 1] if i + 1 < p1 else " "
-            if c in "‘’":
-                if open_at < 0 and c == "‘" and not prev.isalnum() and nxt.isalnum():
-                    open_at, single = i, True
-                elif open_at >= 0 and single and c == "’" and not nxt.isalnum():
-                    regions.extend(_region(text, open_at, i, number))
-                    open_at = -1
-                continue
-            if open_at >= 0 and single:
-                continue
-            if open_at < 0:
-                looks_closing = not prev.isspace() and prev not in "([{—–-" and not nxt.isalnum()
-                if c in _CLOSING_MARKS and not (prev.isspace() and nxt.isalnum()):
-                    continue
-                if c not in _OPENING_MARKS and c not in _CLOSING_MARKS and looks_closing:
-                    continue  # a stray closing mark
-                open_at, single = i, False
-            else:
-                regions.extend(_region(text, open_at, i, number))
-                open_at = -1
-        if open_at >= 0:
-            regions.extend(_region(text, open_at, p1, number))
-    return regions
-
-
-def _region(text: str, open_at: int, close: int, paragraph: int) -> list[QuoteRegion]:
-    start, end = open_at + 1, close
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    if end <= start or not _ALNUM.search(text, start, end):
-        return []
-    return [QuoteRegion(open_at, close, start, end, paragraph)]
-
-
 def _mask(text: str, regions: list[QuoteRegion]) -> str:
     """Quoted words -> '·' (a final . ! ? is kept so that sentences still end)."""
     out: list[str] = []
@@ -571,7 +531,7 @@ def _is_abbreviation(masked: str, p0: int, dot: int) -> bool:
 def analyse(text: str) -> Document:
     """Read an article text once: paragraphs, quotations, sentences (cached per text)."""
     paragraphs = _paragraphs(text)
-    regions = _quote_regions(text, paragraphs)
+    regions = quote_regions(text, paragraphs)
     masked = _mask(text, regions)
     sentences = _sentences(masked, paragraphs) or [(0, len(text), 0)]
     return Document(

@@ -143,3 +143,15 @@ ABBREVIATIONS = _wordset(
     "mr mrs ms dr gen lt col sen rep gov st jr sr corp inc co ltd no jan feb mar apr jun "
     "jul aug sep sept oct nov dec vs etc prof capt sgt"
 )
+
+INCISE_CUES: tuple[str, ...] = (
+    "a déclaré", "a dit", "a affirmé", "a ajouté", "a souligné", "a expliqué", "a estimé",
+    "a assuré", "a répondu", "a indiqué", "a insisté", "déclare", "affirme", "ajoute",
+    "souligne", "dijo", "afirmó", "añadió", "señaló", "aseguró", "declaró", "explicó",
+    "sagte", "erklärte", "betonte", "заявил", "заявила", "сказал", "сказала", "отметил",
+)  # fmt: skip
+"""Words after a comma where the speech of a dialogue paragraph ("— Nous voulons la paix,
+a déclaré le ministre") gives way to who said it."""
+
+TITLE_SMALL_WORDS = _wordset("a an the at of in on and or to for by with")
+"""Words a title leaves in lower case ('Bad at Love'): a quoted title is no speech."""

@@ -16,8 +16,17 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
 
+from summarise.text.countries import DEMONYMS, to_iso3
 from summarise.text.names import RUN, RUN_AT_END, RUN_SRC, UPPER, classify
 from summarise.text.normalise import WORD, Normalised, normalise_with_offsets, plain
+from summarise.text.sources import (
+    Titled,
+    described,
+    is_definite,
+    source_after,
+    source_before,
+    title_country,
+)
 from summarise.text.vocabulary import (
     ABBREVIATIONS,
     BETWEEN,
@@ -94,6 +103,9 @@ _PREPOSITION_GAP = re.compile(
 _PARAGRAPH = re.compile(r"[^\n]*\S[^\n]*")
 _ALNUM = re.compile(r"[^\W_]")  # what str.isalnum is true of
 _INITIALS = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")
+# Where the words after an inverted verb stop naming its subject: not the period of
+# "Mr." ('said Mr. Reeves, a senior fellow').
+_PHRASE_END = re.compile(r"[,;:·\"”]|(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bDr)(?<!\bSt)\.")
 
 
 @dataclass(frozen=True)
@@ -116,7 +128,8 @@ class Subject:
     """Who a clause is about: a name as written, what kind of name it is, and where."""
 
     text: str
-    kind: Literal["person", "org", "place", "pronoun"]
+    kind: Literal["person", "org", "place", "pronoun", "source"]
+    """``source``: an unnamed source or a description, as worded ("one official")."""
     start: int
 
 
@@ -139,6 +152,7 @@ class Document:
     _plain: tuple[str, str | None] | None = field(default=None, repr=False)
     _word_spans: dict[str, list[tuple[int, int]]] = field(default_factory=dict, repr=False)
     _quote_marks: tuple[list[int], list[int]] | None = field(default=None, repr=False)
+    _titled: list[Titled] | None = field(default=None, repr=False)
 
     # -- lookups
 
@@ -199,6 +213,8 @@ class Document:
             return self._speakers[key]
         self._speakers[key] = None  # guards against cycles while inheriting
         found = self._attribute(region)
+        if found is not None and _not_a_speaker(found):
+            found = None
         self._speakers[key] = found
         return found
 
@@ -257,6 +273,9 @@ class Document:
                 named = _person_after(masked, verb.end(), s1)
                 if named is not None:
                     return named
+                after = source_after(masked[verb.end() : s1])
+                if after is not None:
+                    return Subject(after.group("phrase"), "source", verb.end() + after.start(1))
         if word in PARTICIPLES:
             # "..., saying" or "and warning": a participle clause; "a warning" is a noun.
             before = masked[s0 : verb.start()].rstrip()
@@ -311,15 +330,19 @@ class Document:
                 while j > 0 and words[j - 1].start() >= run_start:
                     j -= 1
                 named = classify(left[run_start : w.end()])
-                if _preceded_ok(words, j) and named is not None:
+                if _preceded_ok(words, j) and named is not None and not _not_a_speaker(named[1]):
                     return Subject(named[1], named[0], s0 + run_start)
                 skipping = True
                 i = j
             elif not skipping and lower not in BETWEEN:
-                return None  # a common-noun subject ("officials said"): no name to give
+                break  # a common-noun subject ("officials said"): no name to give
             i -= 1
             steps += 1
-        return None
+        source = source_before(left)
+        if source is None:
+            return None
+        start = len(left) - len(source.string) + source.start("phrase")
+        return Subject(source.group("phrase"), "source", s0 + start)
 
     def _clause_subject(self, s0: int, v: int) -> Subject | None:
         """Subject of the sentence (for participles: 'Xi ..., saying ...')."""
@@ -339,6 +362,8 @@ class Document:
             pos = w.start() + len(written)
             if w.start() == 0 and " " not in written and lower.endswith(("ing", "ly", "ed")):
                 continue  # "Underscoring the difficulties, ..."
+            if written.endswith(("'s", "’s")):
+                continue  # "Lavrov's deputy, Sergei Ryabkov, ...": the deputy is the subject
             named = classify(written)
             preceded = _last_word(segment[: w.start()])
             if named is not None and named[0] == "person" and preceded not in OBJECT_MARKERS:
@@ -346,7 +371,12 @@ class Document:
         return None
 
     def resolve(self, subject: Subject, sentence: int) -> str | None:
-        """A subject as a name: pronouns become the person the text was about."""
+        """A subject as a name: pronouns become the person the text was about, "the
+        minister" the most recent person named with a title it fits."""
+        if subject.kind == "source":
+            if is_definite(subject.text):
+                return self._described(subject.text, subject.start) or subject.text
+            return subject.text
         if subject.kind != "pronoun":
             return subject.text
         s0 = self.sentences[sentence][0]
@@ -359,6 +389,28 @@ class Document:
             if focus is not None:
                 return focus
         return None
+
+    def titled(self) -> list[Titled]:
+        """People introduced with a title, in order, with the country the words before
+        the title give ("Russian", "U.S.", "Kremlin") or the title itself implies."""
+        if self._titled is None:
+            self._titled = []
+            for m in ROLE_NAME.finditer(self.masked):
+                named = classify(m.group("name"))
+                if named is None or named[0] != "person":
+                    continue
+                role = m.group("role")
+                pre = PRE_RUN.search(self.masked, max(0, m.start() - 60), m.start())
+                run = pre.group("run") if pre is not None else ""
+                country = (to_iso3(run) or to_iso3(run.split()[0])) if run else None
+                if country is None and not m.group("prep"):
+                    country = title_country(role)
+                self._titled.append(Titled(named[1], role, country, m.start("name")))
+        return self._titled
+
+    def _described(self, phrase: str, pos: int) -> str | None:
+        """The person last named before ``pos`` whom ``phrase`` describes."""
+        return described(self.titled(), phrase, pos, self.word_spans)
 
     def focus(self, sentence: int) -> str | None:
         """The person a sentence is about: its speaker, else its first person named."""
@@ -444,7 +496,7 @@ def _person_after(masked: str, pos: int, end: int) -> Subject | None:
     '," said Dion spokesman Joseph Pickerill in email to ...': the last person named
     before the phrase moves on (punctuation, or a preposition after a name)."""
     tail = masked[pos:end]
-    cut = re.search(r"[,.;:·\"”]", tail)
+    cut = _PHRASE_END.search(tail)
     tail = tail[: cut.start()] if cut else tail
     found: Subject | None = None
     last_end = 0
@@ -456,6 +508,15 @@ def _person_after(masked: str, pos: int, end: int) -> Subject | None:
             found = Subject(named[1], "person", pos + run.start())
         last_end = run.end()
     return found
+
+
+def _not_a_speaker(name: str) -> bool:
+    """A demonym, an adjective, or a place that is no country ("American", "European",
+    "Siberia"); a country ("China rejected ...") speaks for its government."""
+    named = classify(name)
+    if named is None or named[0] != "place":
+        return False
+    return to_iso3(name) is None or name in DEMONYMS
 
 
 def _name_in_phrase(phrase: str) -> str | None:

@@ -126,6 +126,11 @@ REGIONS = _wordset(
     "Africa Asia Europe Pacific Atlantic Arctic Antarctica Balkans Baltics Caucasus "
     "Caribbean Americas Eurasia Oceania Scandinavia Sahel Levant Mideast"
 )
+# Adjectives of regions, places rather than names ("European", "Arab").
+REGIONAL_ADJECTIVES = _wordset(
+    "European Asian African Arab Latin Nordic Baltic Balkan Caucasian Mideastern "
+    "Transatlantic Eurasian Scandinavian Siberian"
+)
 PRONOUNS = frozenset({"he", "she", "they", "i", "we"})
 # A name after one of these is an object ("told Lavrov", "with Blinken"), not a subject.
 OBJECT_MARKERS = _wordset(
@@ -135,7 +140,7 @@ OBJECT_MARKERS = _wordset(
 # Words that may sit between a subject and its verb ("Blinken also said").
 BETWEEN = _wordset(
     "also then had has have would will later earlier previously again only further "
-    "reportedly repeatedly once publicly privately too himself herself"
+    "reportedly repeatedly once publicly privately too himself herself meanwhile"
 )
 CLAUSE_LINKS = frozenset({"and", "while", "after", "before", "when", "by", "also"})
 # A period after one of these does not end a sentence ("Mr. Lavrov", "Jan. 5").
@@ -143,3 +148,25 @@ ABBREVIATIONS = _wordset(
     "mr mrs ms dr gen lt col sen rep gov st jr sr corp inc co ltd no jan feb mar apr jun "
     "jul aug sep sept oct nov dec vs etc prof capt sgt"
 )
+
+# Unnamed sources, kept as the article words them ("a spokesman for the ministry",
+# "one official", "diplomats"): the nouns such a phrase ends in, the words that may
+# open it, and the lowercase words that may describe its head ("a senior official").
+SOURCE_NOUNS = _wordset(
+    "official officials spokesman spokeswoman spokesperson spokespeople diplomat diplomats "
+    "source sources aide aides minister ministers secretary president ambassador envoy "
+    "negotiator negotiators lawmaker lawmakers senator adviser advisers advisor officer "
+    "officers representative representatives leader leaders ministry government embassy "
+    "chancellor premier commissioner"
+)
+SOURCE_OPENERS = _wordset("a an one two three several some another the other")
+SOURCE_MODIFIERS = _wordset(
+    "senior top junior chief deputy foreign defence defense government military state "
+    "ministry unnamed anonymous western other former press high-ranking ranking prime "
+    "interior finance trade security intelligence administration embassy kremlin"
+)
+# A title that names its country on its own: "Secretary of State Antony Blinken" is
+# American even without "U.S." before it.
+TITLE_COUNTRIES: Final[dict[str, str]] = {
+    "secretary of state": "USA",
+}

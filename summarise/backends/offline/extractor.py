@@ -52,6 +52,7 @@ from summarise.text.reader import (
     Document,
     analyse,
 )
+from summarise.text.sources import title_country
 from summarise.text.vocabulary import ENGLISH_MONTHS, EVIDENCE_ONLY_TITLES, WEEKDAYS
 
 # --- Cue tables (data) ------------------------------------------------------------------
@@ -123,6 +124,14 @@ OUTCOME_CUES: tuple[tuple[OutcomeStatus, tuple[str, ...]], ...] = (
 )  # fmt: skip
 """Outcome statuses and the words that show a sentence reports one; first match wins."""
 
+MEETING_CUES: tuple[str, ...] = (
+    r"met(?:\s+with)?", r"meets(?:\s+with)?", r"meeting\s+with", r"(?:held|holds)\s+talks\s+with",
+    r"talks\s+with", r"hosted", r"hosts", r"visited",
+    r"(?:called|received|welcomed)(?=\s+(?-i:[A-Z]))",
+    r"spoke\s+(?:by\s+(?:tele)?phone\s+)?(?:with|to)",
+)  # fmt: skip
+"""Verbs whose subject and object took part in the event ("Blinken met Qin Gang")."""
+
 LEAD_PARAGRAPHS = 3
 """How many substantial paragraphs count as the lead (what happened, when, where)."""
 PRESENT_PARAGRAPHS = 2
@@ -166,6 +175,8 @@ _WEEKDAY = re.compile(
 )
 _IN_PLACE = re.compile(r"\bin\s+(?:the\s+)?(" + RUN.pattern + r")(?:,\s+(" + RUN.pattern + r"))?")
 _LETTERS = re.compile(r"[^\W\d_]{3,}")
+_MEETING = _cue_regex(MEETING_CUES)
+_CLAUSE_EDGE = re.compile(r"[,;:·\"”]")
 
 
 # --- Reading the article ----------------------------------------------------------------
@@ -197,7 +208,8 @@ class _Reading:
     usable: list[int]
     """Body sentences short enough to be an issue or outcome summary, verbatim."""
     event_words: list[set[str]]
-    """Words of the first lead sentences that are about the event."""
+    """Words of the first lead sentences that are about the event, and of the clauses
+    around a meeting verb (its subject and object)."""
 
 
 def _read(doc: Document) -> _Reading:
@@ -221,6 +233,7 @@ def _read(doc: Document) -> _Reading:
         for s0, s1, p in (doc.sentences[i] for i in lead)
         if p in present and _ANY_EVENT.search(doc.masked, s0, s1)
     ]
+    event_words += [_meeting_words(doc, i) for i in sentences]
     usable = [
         i
         for i in sentences
@@ -228,6 +241,22 @@ def _read(doc: Document) -> _Reading:
         and len(doc.text[doc.sentences[i][0] : doc.sentences[i][1]].split()) >= MIN_SENTENCE_WORDS
     ]
     return _Reading(doc, body, sentences, lead, usable, event_words)
+
+
+def _meeting_words(doc: Document, sentence: int) -> set[str]:
+    """Words of the subject and the object of a meeting verb in a sentence: "Blinken met
+    Chinese Foreign Minister Qin Gang" -> Blinken, Qin, Gang (the words around a comma or
+    a quote are another clause)."""
+    s0, s1, _ = doc.sentences[sentence]
+    words: set[str] = set()
+    for m in _MEETING.finditer(doc.masked, s0, s1):
+        before = doc.masked[max(s0, m.start() - 80) : m.start()]
+        edges = list(_CLAUSE_EDGE.finditer(before))
+        after = doc.masked[m.end() : min(s1, m.end() + 60)]
+        cut = _CLAUSE_EDGE.search(after)
+        words.update(WORD.findall(before[edges[-1].end() if edges else 0 :]))
+        words.update(WORD.findall(after[: cut.start() if cut else None]))
+    return words
 
 
 def _sentence_text(doc: Document, i: int) -> str:
@@ -325,6 +354,7 @@ def _take_role(person: _Person, m: re.Match[str], masked: str, p0: int) -> None:
         person.role = _cap(prefix + role)
     if person.affiliation is None and affiliation:
         person.affiliation = _cap(affiliation)
+    country = country or (None if prep else title_country(m.group("role")))
     if person.country is None and country:
         person.country = country
 

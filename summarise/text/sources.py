@@ -1,0 +1,133 @@
+"""Sources: who a quote's attribution names when it gives no name, and titles as data.
+
+"a spokesman for the ministry said", "said one official", "diplomats said": the speaker
+is kept as the article words it. "the minister said", "the Russian diplomat said": a
+definite description, which the reader resolves to the most recent named person it fits
+(``fits``). A title can also give a country on its own ("Secretary of State" -> USA).
+The words are in ``vocabulary``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from summarise.text.countries import to_iso3
+from summarise.text.names import same_person
+from summarise.text.vocabulary import (
+    SOURCE_MODIFIERS,
+    SOURCE_NOUNS,
+    SOURCE_OPENERS,
+    TITLE_COUNTRIES,
+    TITLE_WORDS,
+)
+
+
+@dataclass(frozen=True)
+class Titled:
+    """A person introduced with a title: "Russian Foreign Minister Sergey Lavrov"."""
+
+    name: str
+    role: str
+    country: str | None
+    """From the words before the title ("Russian", "U.S.") or the title itself."""
+    start: int
+
+
+def _alternation(words: frozenset[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+_OPENER = rf"(?i:{_alternation(SOURCE_OPENERS)})"
+_MODIFIER = rf"(?:(?i:{_alternation(SOURCE_MODIFIERS)})|[A-Z][\w.'’-]*)"
+_NOUN = rf"(?i:{_alternation(SOURCE_NOUNS)})"
+# "for the ministry", "at the State Department", "of the Russian Foreign Ministry".
+_COMPLEMENT = (
+    r"(?:\s+(?:for|from|at|of|in|with|to)\s+(?:the\s+)?"
+    r"(?:[A-Z][\w.'’-]*|ministry|department|government|embassy|administration)"
+    r"(?:\s+[A-Z][\w.'’-]*){0,3})?"
+)
+_PHRASE = rf"(?:{_OPENER}\s+)?(?:{_MODIFIER}\s+){{0,4}}{_NOUN}(?!\w){_COMPLEMENT}"
+_BEFORE = re.compile(rf"(?:^|(?<=[\s,;:·\"”(]))(?P<phrase>{_PHRASE})\s*$")
+_AFTER = re.compile(rf"\s+(?P<phrase>{_PHRASE})(?=\s*(?:[,.;:·\"”]|$|\s+(?:in|on|at)\b))")
+
+
+def source_before(left: str) -> re.Match[str] | None:
+    """An unnamed source or description ending ``left`` (the words before a verb)."""
+    m = _BEFORE.search(left[-160:])
+    return m if m is not None and _acceptable(m.group("phrase")) else None
+
+
+def source_after(tail: str) -> re.Match[str] | None:
+    """An unnamed source or description right after an inverted verb ('said one official')."""
+    m = _AFTER.match(tail)
+    return m if m is not None and _acceptable(m.group("phrase")) else None
+
+
+def _acceptable(phrase: str) -> bool:
+    """An opener ("a", "one", "the"), or a bare plural ("diplomats"): not a lone noun."""
+    first = phrase.split()[0].lower()
+    return first in SOURCE_OPENERS or phrase.split()[-1].lower().endswith("s")
+
+
+def is_unnamed(speaker: str) -> bool:
+    """True for a speaker worded as a description ("a senior official"), not a name."""
+    words = speaker.split()
+    return bool(words) and (words[0].lower() in SOURCE_OPENERS or speaker[0].islower())
+
+
+def is_definite(phrase: str) -> bool:
+    """'the minister' refers to someone already named; 'a minister' does not."""
+    return phrase.split()[0].lower() == "the"
+
+
+def fits(phrase: str, role: str, country: str | None) -> bool:
+    """True when a person with ``role`` and ``country`` fits the description ``phrase``:
+    its title words are in the role, its demonyms name the country ("the Russian
+    diplomat" fits Russia's Foreign Minister; "the minister" does not fit a president)."""
+    role_words = {w.lower() for w in re.findall(r"[\w-]+", role)}
+    words = re.findall(r"[\w.'’-]+", phrase.split(" of ")[0].split(" for ")[0])[1:]
+    for word in words:
+        lower = word.lower()
+        code = to_iso3(word) if word[0].isupper() else None
+        if code is not None:
+            if country != code:
+                return False
+        elif lower in SOURCE_NOUNS and lower not in TITLE_WORDS:
+            continue  # "diplomat", "official": any titled person
+        elif (
+            lower in TITLE_WORDS and lower.rstrip("s") not in role_words and lower not in role_words
+        ):
+            return False
+    return True
+
+
+def title_country(role: str) -> str | None:
+    """The country a title names on its own ("Secretary of State" -> USA), or None."""
+    return TITLE_COUNTRIES.get(role.lower())
+
+
+def described(
+    people: list[Titled],
+    phrase: str,
+    pos: int,
+    spans: Callable[[str], list[tuple[int, int]]],
+) -> str | None:
+    """The titled person ``phrase`` fits who was mentioned last before ``pos``
+    (``spans`` gives where a casefolded word occurs): "the minister" after Lavrov."""
+    best: tuple[int, str] | None = None
+    for person in people:
+        if person.start >= pos or not fits(phrase, person.role, person.country):
+            continue
+        last = max((s for s, _ in spans(person.name.split()[-1].casefold()) if s < pos), default=-1)
+        if best is None or last > best[0]:
+            best = (last, person.name)
+    return best[1] if best is not None else None
+
+
+def stated_country(people: list[Titled], name: str) -> str | None:
+    """The one country the article's titles give the person ``name``; None when they
+    give none or disagree."""
+    codes = {p.country for p in people if p.country is not None and same_person(name, p.name)}
+    return codes.pop() if len(codes) == 1 else None

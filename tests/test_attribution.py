@@ -181,3 +181,30 @@ def test_an_unnamed_source_is_not_held_against_a_models_speaker() -> None:
     }
     _, warnings = ground_summary(ModelSummary.model_validate(answer), text)
     assert not [w for w in warnings if w.code == WarningCode.speaker_mismatch]
+
+
+def test_the_official_is_the_unnamed_official_met_before_not_the_last_minister() -> None:
+    text = (
+        'The US seeks "guard rails" with China, according to senior defense officials, as '
+        "Defense Secretary Lloyd Austin meets his Chinese counterpart. The talks will focus "
+        'on "crisis communications," one official said.\n\n'
+        '"This has been a priority for us," the official said.'
+    )
+    assert _speaker_of(text, "guard rails") == "senior defense officials"
+    assert _speaker_of(text, "This has been a priority") == "one official"
+
+
+def test_a_body_as_worded_rather_than_a_place_before_it() -> None:
+    text = (
+        "After lawmakers visited Taiwan last month, the Chinese embassy in Washington "
+        'urged the US to "avoid sending wrong signals".'
+    )
+    assert _speaker_of(text, "avoid sending") == "the Chinese embassy in Washington"
+
+
+def test_a_second_verb_of_the_same_subject() -> None:
+    text = (
+        "Kremlin spokesman Dmitry Peskov spoke on Monday. He reported no breakthrough, "
+        'however, and added: "There is still serious work ahead."'
+    )
+    assert _speaker_of(text, "There is still") == "Dmitry Peskov"

@@ -16,16 +16,17 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
 
-from summarise.text.countries import DEMONYMS, to_iso3
 from summarise.text.names import RUN, RUN_AT_END, RUN_SRC, UPPER, classify
 from summarise.text.normalise import WORD, Normalised, normalise_with_offsets, plain
 from summarise.text.sources import (
     Titled,
+    antecedent,
     described,
     is_definite,
+    not_a_speaker,
     source_after,
     source_before,
-    title_country,
+    titled_people,
 )
 from summarise.text.vocabulary import (
     ABBREVIATIONS,
@@ -213,7 +214,7 @@ class Document:
             return self._speakers[key]
         self._speakers[key] = None  # guards against cycles while inheriting
         found = self._attribute(region)
-        if found is not None and _not_a_speaker(found):
+        if found is not None and not_a_speaker(found):
             found = None
         self._speakers[key] = found
         return found
@@ -310,7 +311,12 @@ class Document:
         return self._scan_left(left, s0)
 
     def _scan_left(self, left: str, s0: int) -> Subject | None:
-        """The nearest name or pronoun left of a verb that is not an object."""
+        """The nearest name or pronoun left of a verb that is not an object, or the
+        unnamed source or description the words end in ("the Chinese embassy in Beijing")."""
+        source = source_before(left)
+        if source is not None:
+            start = len(left) - len(source.string) + source.start("phrase")
+            return Subject(source.group("phrase"), "source", s0 + start)
         words = list(WORD.finditer(left))
         skipping = False
         steps = 0
@@ -330,19 +336,17 @@ class Document:
                 while j > 0 and words[j - 1].start() >= run_start:
                     j -= 1
                 named = classify(left[run_start : w.end()])
-                if _preceded_ok(words, j) and named is not None and not _not_a_speaker(named[1]):
+                if _preceded_ok(words, j) and named is not None and not not_a_speaker(named[1]):
                     return Subject(named[1], named[0], s0 + run_start)
                 skipping = True
                 i = j
+            elif i == len(words) - 1 and lower in CLAUSE_LINKS:
+                return self._clause_subject(s0, s0 + w.start())  # "He reported ... and added"
             elif not skipping and lower not in BETWEEN:
-                break  # a common-noun subject ("officials said"): no name to give
+                return None  # a common-noun subject ("the talks said"): no name to give
             i -= 1
             steps += 1
-        source = source_before(left)
-        if source is None:
-            return None
-        start = len(left) - len(source.string) + source.start("phrase")
-        return Subject(source.group("phrase"), "source", s0 + start)
+        return None
 
     def _clause_subject(self, s0: int, v: int) -> Subject | None:
         """Subject of the sentence (for participles: 'Xi ..., saying ...')."""
@@ -375,7 +379,11 @@ class Document:
         minister" the most recent person named with a title it fits."""
         if subject.kind == "source":
             if is_definite(subject.text):
-                return self._described(subject.text, subject.start) or subject.text
+                return (
+                    described(self.titled(), subject.text, subject.start, self.word_spans)
+                    or antecedent(self.masked[: subject.start], subject.text)
+                    or subject.text
+                )
             return subject.text
         if subject.kind != "pronoun":
             return subject.text
@@ -394,23 +402,8 @@ class Document:
         """People introduced with a title, in order, with the country the words before
         the title give ("Russian", "U.S.", "Kremlin") or the title itself implies."""
         if self._titled is None:
-            self._titled = []
-            for m in ROLE_NAME.finditer(self.masked):
-                named = classify(m.group("name"))
-                if named is None or named[0] != "person":
-                    continue
-                role = m.group("role")
-                pre = PRE_RUN.search(self.masked, max(0, m.start() - 60), m.start())
-                run = pre.group("run") if pre is not None else ""
-                country = (to_iso3(run) or to_iso3(run.split()[0])) if run else None
-                if country is None and not m.group("prep"):
-                    country = title_country(role)
-                self._titled.append(Titled(named[1], role, country, m.start("name")))
+            self._titled = titled_people(self.masked, ROLE_NAME, PRE_RUN)
         return self._titled
-
-    def _described(self, phrase: str, pos: int) -> str | None:
-        """The person last named before ``pos`` whom ``phrase`` describes."""
-        return described(self.titled(), phrase, pos, self.word_spans)
 
     def focus(self, sentence: int) -> str | None:
         """The person a sentence is about: its speaker, else its first person named."""
@@ -510,15 +503,6 @@ def _person_after(masked: str, pos: int, end: int) -> Subject | None:
     return found
 
 
-def _not_a_speaker(name: str) -> bool:
-    """A demonym, an adjective, or a place that is no country ("American", "European",
-    "Siberia"); a country ("China rejected ...") speaks for its government."""
-    named = classify(name)
-    if named is None or named[0] != "place":
-        return False
-    return to_iso3(name) is None or name in DEMONYMS
-
-
 def _name_in_phrase(phrase: str) -> str | None:
     """The person named in 'spokesperson Maeva Proteau', else the phrase as a body's name."""
     runs = [classify(m.group(0)) for m in RUN.finditer(phrase)]
@@ -526,6 +510,9 @@ def _name_in_phrase(phrase: str) -> str | None:
         if named is not None and named[0] == "person":
             return named[1]
     cleaned = phrase.strip()
+    unnamed = source_before(cleaned)
+    if unnamed is not None and unnamed.start("phrase") == 0:
+        return cleaned  # "according to senior defense officials"
     if not cleaned or not any(c.isupper() for c in cleaned):
         return None
     return re.sub(r"^(?:the|a|an)\s+", "", cleaned, flags=re.IGNORECASE)

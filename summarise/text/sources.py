@@ -13,14 +13,15 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from summarise.text.countries import to_iso3
-from summarise.text.names import same_person
+from summarise.text.countries import DEMONYMS, to_iso3
+from summarise.text.names import classify, same_person
 from summarise.text.vocabulary import (
     SOURCE_MODIFIERS,
     SOURCE_NOUNS,
     SOURCE_OPENERS,
     TITLE_COUNTRIES,
     TITLE_WORDS,
+    UNNAMED_HEADS,
 )
 
 
@@ -86,6 +87,8 @@ def fits(phrase: str, role: str, country: str | None) -> bool:
     """True when a person with ``role`` and ``country`` fits the description ``phrase``:
     its title words are in the role, its demonyms name the country ("the Russian
     diplomat" fits Russia's Foreign Minister; "the minister" does not fit a president)."""
+    if _head(phrase) in UNNAMED_HEADS:
+        return False
     role_words = {w.lower() for w in re.findall(r"[\w-]+", role)}
     words = re.findall(r"[\w.'’-]+", phrase.split(" of ")[0].split(" for ")[0])[1:]
     for word in words:
@@ -131,3 +134,49 @@ def stated_country(people: list[Titled], name: str) -> str | None:
     give none or disagree."""
     codes = {p.country for p in people if p.country is not None and same_person(name, p.name)}
     return codes.pop() if len(codes) == 1 else None
+
+
+def _head(phrase: str) -> str:
+    """The noun a description is about: "official" in "the senior official at the UN"."""
+    nouns = [w.lower() for w in phrase.split(" of ")[0].split() if w.lower() in SOURCE_NOUNS]
+    return nouns[0] if nouns else ""
+
+
+def antecedent(before: str, phrase: str) -> str | None:
+    """The unnamed source "the official" goes back to: the last "one official", "a senior
+    official" in ``before``; None when there is none."""
+    head = _head(phrase)
+    if head not in UNNAMED_HEADS:
+        return None
+    pattern = rf"\b(?i:an?|one)\s+(?:{_MODIFIER}\s+){{0,3}}{re.escape(head)}\b"
+    found = [m.group(0) for m in re.finditer(pattern, before[-3000:])]
+    return found[-1] if found else None
+
+
+def not_a_speaker(name: str) -> bool:
+    """A demonym, an adjective, or a place that is no country ("American", "European",
+    "Siberia"); a country ("China rejected ...") speaks for its government."""
+    named = classify(name)
+    if named is None or named[0] != "place":
+        return False
+    return to_iso3(name) is None or name in DEMONYMS
+
+
+def titled_people(
+    masked: str, role_name: re.Pattern[str], pre_run: re.Pattern[str]
+) -> list[Titled]:
+    """People introduced with a title (``role_name`` matches, the reader's ``ROLE_NAME``),
+    with the country the run before the title gives (``pre_run``: "Russian", "U.S.",
+    "Kremlin") or the title itself implies."""
+    people = []
+    for m in role_name.finditer(masked):
+        named = classify(m.group("name"))
+        if named is None or named[0] != "person":
+            continue
+        pre = pre_run.search(masked, max(0, m.start() - 60), m.start())
+        run = pre.group("run") if pre is not None else ""
+        country = (to_iso3(run) or to_iso3(run.split()[0])) if run else None
+        if country is None and not m.group("prep"):
+            country = title_country(m.group("role"))
+        people.append(Titled(named[1], m.group("role"), country, m.start("name")))
+    return people

@@ -165,6 +165,9 @@ SOURCE_MODIFIERS = _wordset(
     "ministry unnamed anonymous western other former press high-ranking ranking prime "
     "interior finance trade security intelligence administration embassy kremlin"
 )
+# Heads of a description that never stand for a named person: "the official said" is
+# the "one official" met before, not the last minister named.
+UNNAMED_HEADS = _wordset("official source sources ministry government embassy")
 # A title that names its country on its own: "Secretary of State Antony Blinken" is
 # American even without "U.S." before it.
 TITLE_COUNTRIES: Final[dict[str, str]] = {

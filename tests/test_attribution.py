@@ -208,3 +208,37 @@ def test_a_second_verb_of_the_same_subject() -> None:
         'however, and added: "There is still serious work ahead."'
     )
     assert _speaker_of(text, "There is still") == "Dmitry Peskov"
+
+
+@pytest.mark.parametrize(
+    ("text", "speaker"),
+    [
+        ('Secretary of State Antony Blinken said: "We will see."', "Antony Blinken"),
+        ('Minister of Foreign Affairs Sergey Lavrov said: "We will see."', "Sergey Lavrov"),
+        ('"We will see," said Gen. Brown, sitting alongside his counterparts.', "Brown"),
+        ('"We will see," said Mr. Reeves, a senior fellow at Harvard.', "Reeves"),
+    ],
+)
+def test_titles_with_of_and_abbreviated_honorifics(text: str, speaker: str) -> None:
+    assert _speaker_of(text, "We will see") == speaker
+
+
+def test_the_nearest_cue_wins_over_a_statement_reporting_it() -> None:
+    text = (
+        "A statement from the Chinese foreign ministry said that Wang told Blinken the US "
+        "holds “a wrong perception of China”."
+    )
+    assert _speaker_of(text, "a wrong perception") == "Wang"
+
+
+def test_a_name_after_a_comma_is_not_an_object() -> None:
+    text = (
+        "In the meeting, Blinken also discussed China’s support for Russia’s defense "
+        "industry, warning that the US will take “appropriate measures”, according to Miller."
+    )
+    assert _speaker_of(text, "appropriate measures") == "Blinken"
+
+
+def test_a_document_speaks_as_worded() -> None:
+    text = "When NATO leaders met, a joint declaration labeled Beijing a “decisive enabler”."
+    assert _speaker_of(text, "decisive enabler") == "a joint declaration"

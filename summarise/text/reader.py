@@ -19,6 +19,7 @@ from typing import Literal
 from summarise.text.names import RUN, RUN_AT_END, RUN_SRC, UPPER, classify
 from summarise.text.normalise import WORD, Normalised, normalise_with_offsets, plain
 from summarise.text.sources import (
+    PHRASE_END,
     Titled,
     antecedent,
     described,
@@ -27,6 +28,7 @@ from summarise.text.sources import (
     source_after,
     source_before,
     titled_people,
+    without_title_object,
 )
 from summarise.text.vocabulary import (
     ABBREVIATIONS,
@@ -39,6 +41,7 @@ from summarise.text.vocabulary import (
     PRONOUNS,
     REPORTING_VERBS,
     ROLE_TITLES,
+    TITLE_WORDS,
 )
 
 # --- Regexes (compiled once) ------------------------------------------------------------
@@ -104,9 +107,6 @@ _PREPOSITION_GAP = re.compile(
 _PARAGRAPH = re.compile(r"[^\n]*\S[^\n]*")
 _ALNUM = re.compile(r"[^\W_]")  # what str.isalnum is true of
 _INITIALS = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")
-# Where the words after an inverted verb stop naming its subject: not the period of
-# "Mr." ('said Mr. Reeves, a senior fellow').
-_PHRASE_END = re.compile(r"[,;:·\"”]|(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bDr)(?<!\bSt)\.")
 
 
 @dataclass(frozen=True)
@@ -229,10 +229,11 @@ class Document:
             named = classify(m.group(1))
             if named is not None:
                 return named[1]
-        m = _STATEMENT_BY.search(masked, s0, s1)
-        if m:
-            return _name_in_phrase(m.group(1))
         verbs = [v for v in REPORTING_VERB.finditer(masked, s0, s1)]
+        m = _STATEMENT_BY.search(masked, s0, s1)
+        # "A statement from the ministry said that Wang told Blinken '...'": the nearer cue.
+        if m and not any(m.end() < v.start() < region.open for v in verbs):
+            return _name_in_phrase(m.group(1))
         if verbs:
 
             def distance(v: re.Match[str]) -> int:
@@ -335,7 +336,10 @@ class Document:
                 j = i
                 while j > 0 and words[j - 1].start() >= run_start:
                     j -= 1
-                named = classify(left[run_start : w.end()])
+                written = left[run_start : w.end()]
+                if j >= 2 and words[j - 1].group(0) == "of":
+                    written = without_title_object(written)
+                named = classify(written)
                 if _preceded_ok(words, j) and named is not None and not not_a_speaker(named[1]):
                     return Subject(named[1], named[0], s0 + run_start)
                 skipping = True
@@ -369,7 +373,8 @@ class Document:
             if written.endswith(("'s", "’s")):
                 continue  # "Lavrov's deputy, Sergei Ryabkov, ...": the deputy is the subject
             named = classify(written)
-            preceded = _last_word(segment[: w.start()])
+            before = segment[: w.start()].rstrip()
+            preceded = "" if before.endswith(",") else _last_word(before)
             if named is not None and named[0] == "person" and preceded not in OBJECT_MARKERS:
                 return Subject(named[1], "person", s0 + w.start())
         return None
@@ -476,7 +481,11 @@ def _starts_word(text: str, pos: int) -> bool:
 
 
 def _preceded_ok(words: list[re.Match[str]], i: int) -> bool:
-    return i == 0 or words[i - 1].group(0).lower() not in OBJECT_MARKERS
+    """Not an object: "told Lavrov" is one, "Secretary of State Blinken" is not."""
+    before = words[i - 1].group(0).lower() if i else ""
+    if before == "of" and i >= 2 and words[i - 2].group(0).lower() in TITLE_WORDS:
+        return True
+    return before not in OBJECT_MARKERS
 
 
 def _last_word(text: str) -> str:
@@ -489,7 +498,7 @@ def _person_after(masked: str, pos: int, end: int) -> Subject | None:
     '," said Dion spokesman Joseph Pickerill in email to ...': the last person named
     before the phrase moves on (punctuation, or a preposition after a name)."""
     tail = masked[pos:end]
-    cut = _PHRASE_END.search(tail)
+    cut = PHRASE_END.search(tail)
     tail = tail[: cut.start()] if cut else tail
     found: Subject | None = None
     last_end = 0

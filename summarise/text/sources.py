@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from summarise.text.countries import DEMONYMS, to_iso3
 from summarise.text.names import classify, same_person
 from summarise.text.vocabulary import (
+    HONORIFICS,
     SOURCE_MODIFIERS,
     SOURCE_NOUNS,
     SOURCE_OPENERS,
     TITLE_COUNTRIES,
+    TITLE_OBJECTS,
     TITLE_WORDS,
     UNNAMED_HEADS,
 )
@@ -50,6 +52,10 @@ _COMPLEMENT = (
     r"(?:\s+[A-Z][\w.'’-]*){0,3})?"
 )
 _PHRASE = rf"(?:{_OPENER}\s+)?(?:{_MODIFIER}\s+){{0,4}}{_NOUN}(?!\w){_COMPLEMENT}"
+# Where the words after an inverted verb stop naming its subject: not the period of
+# "Mr." ('said Mr. Reeves, a senior fellow').
+PHRASE_END = re.compile(r"[,;:·\"”]|" + "".join(rf"(?<!\b{t})" for t in HONORIFICS) + r"\.")
+_TITLE_OBJECT = re.compile(rf"^(?:(?:{'|'.join(TITLE_OBJECTS)})\s+)+")
 _BEFORE = re.compile(rf"(?:^|(?<=[\s,;:·\"”(]))(?P<phrase>{_PHRASE})\s*$")
 _AFTER = re.compile(rf"\s+(?P<phrase>{_PHRASE})(?=\s*(?:[,.;:·\"”]|$|\s+(?:in|on|at)\b))")
 
@@ -180,3 +186,9 @@ def titled_people(
             country = title_country(m.group("role"))
         people.append(Titled(named[1], m.group("role"), country, m.start("name")))
     return people
+
+
+def without_title_object(run: str) -> str:
+    """A run after "of" without what the title was of: "State Antony Blinken" (in
+    "Secretary of State Antony Blinken") -> "Antony Blinken"."""
+    return _TITLE_OBJECT.sub("", run)

@@ -242,3 +242,16 @@ def test_a_name_after_a_comma_is_not_an_object() -> None:
 def test_a_document_speaks_as_worded() -> None:
     text = "When NATO leaders met, a joint declaration labeled Beijing a “decisive enabler”."
     assert _speaker_of(text, "decisive enabler") == "a joint declaration"
+
+
+def test_an_adverb_between_subject_and_verb() -> None:
+    text = "The NATO communique specifically mentioned Asia, “given that it affects Europe.”"
+    assert _speaker_of(text, "given that") == "The NATO communique"
+
+
+def test_the_second_verb_of_a_titled_speaker() -> None:
+    text = (
+        "Oxfam senior policy adviser Max Lawson welcomed the statement and said G7 ministers "
+        'had "passed the first hurdle of 2005".'
+    )
+    assert _speaker_of(text, "passed the first") == "Max Lawson"

@@ -21,10 +21,9 @@ from summarise.text.normalise import WORD, Normalised, normalise_with_offsets, p
 from summarise.text.sources import (
     PHRASE_END,
     Titled,
-    antecedent,
-    described,
-    is_definite,
     not_a_speaker,
+    not_an_object,
+    referent,
     source_after,
     source_before,
     titled_people,
@@ -41,7 +40,6 @@ from summarise.text.vocabulary import (
     PRONOUNS,
     REPORTING_VERBS,
     ROLE_TITLES,
-    TITLE_WORDS,
 )
 
 # --- Regexes (compiled once) ------------------------------------------------------------
@@ -92,7 +90,11 @@ PRE_RUN = re.compile(rf"(?P<run>{RUN_SRC})(?:['’]s)?\.?\s+$")
 APPOSITIVE_ROLE = re.compile(
     r",\s+(?:the|a|an)\s+((?:[^,.;·\"]|\.(?!\s+[A-Z]|\s*$))+?)\s*(?:[,;]|\.(?=\s+[A-Z\"“]|\s*$))"
 )
-_TRAILINGBETWEEN = re.compile(r"(?:\s+(?:" + "|".join(BETWEEN) + r"))+\s*$", re.IGNORECASE)
+# Words between a subject and its verb, and adverbs ("The communique specifically said").
+_TRAILINGBETWEEN = re.compile(
+    r"(?:\s+(?:" + "|".join(BETWEEN) + r"|(?-i:[a-z]{3,}ly)))+\s*$", re.IGNORECASE
+)
+_CLAUSE_BREAK = re.compile(r"[–—;:]")
 _SENTENCE_END = re.compile(r"[.!?]+[\"”’')\]]*(?=\s+[\"“‘(\[]?[0-9" + UPPER + r"])")
 
 DOUBLE_QUOTES = '"“”„‟«»＂〝〞'
@@ -319,7 +321,8 @@ class Document:
             start = len(left) - len(source.string) + source.start("phrase")
             return Subject(source.group("phrase"), "source", s0 + start)
         words = list(WORD.finditer(left))
-        skipping = False
+        skipping = linked = False
+        link_at = len(left)
         steps = 0
         i = len(words) - 1
         while i >= 0 and steps < 14:
@@ -327,7 +330,7 @@ class Document:
             token = w.group(0)
             lower = token.lower()
             if lower in PRONOUNS:
-                if _preceded_ok(words, i):
+                if not_an_object(words, i):
                     return Subject(token, "pronoun", s0 + w.start())
                 skipping = True
             elif token[0].isupper() and lower not in LEADING_STOP:
@@ -336,16 +339,21 @@ class Document:
                 j = i
                 while j > 0 and words[j - 1].start() >= run_start:
                     j -= 1
+                if linked and _CLAUSE_BREAK.search(left, w.end(), link_at):
+                    return None  # "... in New Delhi – and said": another clause
                 written = left[run_start : w.end()]
                 if j >= 2 and words[j - 1].group(0) == "of":
                     written = without_title_object(written)
                 named = classify(written)
-                if _preceded_ok(words, j) and named is not None and not not_a_speaker(named[1]):
+                kinds = ("person",) if linked else ("person", "org", "place")
+                speaks = named and named[0] in kinds and not not_a_speaker(named[1])
+                if named and speaks and not_an_object(words, j):
                     return Subject(named[1], named[0], s0 + run_start)
                 skipping = True
                 i = j
             elif i == len(words) - 1 and lower in CLAUSE_LINKS:
-                return self._clause_subject(s0, s0 + w.start())  # "He reported ... and added"
+                skipping = linked = True  # "He reported ... and added": the first verb's subject
+                link_at = w.start()
             elif not skipping and lower not in BETWEEN:
                 return None  # a common-noun subject ("the talks said"): no name to give
             i -= 1
@@ -383,13 +391,9 @@ class Document:
         """A subject as a name: pronouns become the person the text was about, "the
         minister" the most recent person named with a title it fits."""
         if subject.kind == "source":
-            if is_definite(subject.text):
-                return (
-                    described(self.titled(), subject.text, subject.start, self.word_spans)
-                    or antecedent(self.masked[: subject.start], subject.text)
-                    or subject.text
-                )
-            return subject.text
+            return referent(
+                subject.text, self.masked[: subject.start], self.titled(), self.word_spans
+            )
         if subject.kind != "pronoun":
             return subject.text
         s0 = self.sentences[sentence][0]
@@ -478,14 +482,6 @@ def _starts_word(text: str, pos: int) -> bool:
     if before.isalnum():
         return False
     return not (before in "-'’" and pos > 1 and text[pos - 2].isalnum())
-
-
-def _preceded_ok(words: list[re.Match[str]], i: int) -> bool:
-    """Not an object: "told Lavrov" is one, "Secretary of State Blinken" is not."""
-    before = words[i - 1].group(0).lower() if i else ""
-    if before == "of" and i >= 2 and words[i - 2].group(0).lower() in TITLE_WORDS:
-        return True
-    return before not in OBJECT_MARKERS
 
 
 def _last_word(text: str) -> str:

@@ -17,6 +17,7 @@ from summarise.text.countries import DEMONYMS, to_iso3
 from summarise.text.names import classify, same_person
 from summarise.text.vocabulary import (
     HONORIFICS,
+    OBJECT_MARKERS,
     SOURCE_MODIFIERS,
     SOURCE_NOUNS,
     SOURCE_OPENERS,
@@ -192,3 +193,25 @@ def without_title_object(run: str) -> str:
     """A run after "of" without what the title was of: "State Antony Blinken" (in
     "Secretary of State Antony Blinken") -> "Antony Blinken"."""
     return _TITLE_OBJECT.sub("", run)
+
+
+def not_an_object(words: list[re.Match[str]], i: int) -> bool:
+    """Word ``i`` of ``words`` is not an object: "told Lavrov" is one, "Secretary of
+    State Blinken" is not."""
+    before = words[i - 1].group(0).lower() if i else ""
+    if before == "of" and i >= 2 and words[i - 2].group(0).lower() in TITLE_WORDS:
+        return True
+    return before not in OBJECT_MARKERS
+
+
+def referent(
+    phrase: str,
+    before: str,
+    people: list[Titled],
+    spans: Callable[[str], list[tuple[int, int]]],
+) -> str:
+    """Who a source worded ``phrase`` after the text ``before`` is: "the minister" the
+    titled person it fits, "the official" the "one official" before; else as worded."""
+    if not is_definite(phrase):
+        return phrase
+    return described(people, phrase, len(before), spans) or antecedent(before, phrase) or phrase

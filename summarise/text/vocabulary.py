@@ -27,6 +27,7 @@ REPORTING_VERBS: tuple[str, ...] = (
     "rejected", "dismissed", "criticized", "criticised", "complained", "repeated",
     "reiterated", "recalled", "cautioned", "predicted", "suggested", "conceded", "denied",
     "stated", "mocked", "quipped", "tweeted", "posted", "expressed", "labeled", "labelled",
+    "mentioned",
 )  # fmt: skip
 """Verbs that introduce speech; their subject is the speaker."""
 

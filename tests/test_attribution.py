@@ -255,3 +255,18 @@ def test_the_second_verb_of_a_titled_speaker() -> None:
         'had "passed the first hurdle of 2005".'
     )
     assert _speaker_of(text, "passed the first") == "Max Lawson"
+
+
+def test_present_needs_two_people_meeting_not_one_travelling() -> None:
+    text = (
+        "Chinese Foreign Minister Wang Yi met Ukrainian Foreign Minister Dmytro Kuleba in "
+        "Guangzhou on Wednesday, the first such talks since the war began.\n\n"
+        "Beijing has presented itself as neutral in the war, a claim Western governments "
+        "have long rejected as hollow.\n\n"
+        "Putin, shunned by the West over Ukraine, met with Chinese President Xi Jinping in "
+        "May. Russian Foreign Minister Sergei Lavrov also visited Hong Kong last month."
+    )
+    present = {p.name: p.present for p in extract(_article(text)).participants}
+    assert present["Wang Yi"] and present["Dmytro Kuleba"]
+    assert present["Xi Jinping"]  # past an appositive: "Putin, shunned ..., met with Xi"
+    assert not present["Sergei Lavrov"]  # visited a place, met nobody named

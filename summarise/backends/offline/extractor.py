@@ -129,6 +129,7 @@ MEETING_CUES: tuple[str, ...] = (
     r"talks\s+with", r"hosted", r"hosts", r"visited",
     r"(?:called|received|welcomed)(?=\s+(?-i:[A-Z]))",
     r"spoke\s+(?:by\s+(?:tele)?phone\s+)?(?:with|to)",
+    r"(?:held|holds)\s+(?:their|a|an|the)\s+(?:[\w-]+\s+){0,4}?(?:meeting|talks)",
 )  # fmt: skip
 """Verbs whose subject and object took part in the event ("Blinken met Qin Gang")."""
 
@@ -244,19 +245,28 @@ def _read(doc: Document) -> _Reading:
 
 
 def _meeting_words(doc: Document, sentence: int) -> set[str]:
-    """Words of the subject and the object of a meeting verb in a sentence: "Blinken met
-    Chinese Foreign Minister Qin Gang" -> Blinken, Qin, Gang (the words around a comma or
-    a quote are another clause)."""
+    """Words of the subject and the object of a meeting verb in a sentence when they name
+    two people: "Blinken met Chinese Foreign Minister Qin Gang" -> Blinken, Qin, Gang (the
+    words past a comma or a quote are another clause; "Kuleba visited Hong Kong", "Austin
+    met his counterparts" name one person: no evidence of this meeting)."""
     s0, s1, _ = doc.sentences[sentence]
     words: set[str] = set()
     for m in _MEETING.finditer(doc.masked, s0, s1):
-        before = doc.masked[max(s0, m.start() - 80) : m.start()]
+        before = doc.masked[s0 : m.start()]
         edges = list(_CLAUSE_EDGE.finditer(before))
+        subject = before[edges[-1].end() if edges else 0 :][-80:]
+        if not _persons(subject):  # "Putin, shunned by the West, met ...": the sentence's
+            subject = before[: edges[0].start() if edges else None][-80:]
         after = doc.masked[m.end() : min(s1, m.end() + 60)]
         cut = _CLAUSE_EDGE.search(after)
-        words.update(WORD.findall(before[edges[-1].end() if edges else 0 :]))
-        words.update(WORD.findall(after[: cut.start() if cut else None]))
+        sides = subject + " | " + after[: cut.start() if cut else None]  # two runs, not one
+        if len(_persons(sides)) >= 2:
+            words.update(WORD.findall(sides))
     return words
+
+
+def _persons(text: str) -> list[str]:
+    return [n[1] for r in RUN.finditer(text) if (n := classify(r.group(0))) and n[0] == "person"]
 
 
 def _sentence_text(doc: Document, i: int) -> str:

@@ -270,3 +270,14 @@ def test_present_needs_two_people_meeting_not_one_travelling() -> None:
     assert present["Wang Yi"] and present["Dmytro Kuleba"]
     assert present["Xi Jinping"]  # past an appositive: "Putin, shunned ..., met with Xi"
     assert not present["Sergei Lavrov"]  # visited a place, met nobody named
+
+
+def test_he_is_the_previous_speaker_not_the_last_name_mentioned() -> None:
+    text = (
+        '"We made progress," Blinken said after meeting Wang Yi in Vientiane. "We will keep '
+        'talking," he added.\n\n'
+        '"The US must stop its provocations," Wang said, after the meeting with Blinken. '
+        '"It is not our fault," he said.'
+    )
+    assert _speaker_of(text, "We will keep") == "Blinken"
+    assert _speaker_of(text, "It is not our fault") == "Wang"

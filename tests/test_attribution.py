@@ -134,7 +134,7 @@ def test_present_is_told_from_who_met_whom() -> None:
     assert not present["Dmitry Peskov"]  # only mentioned: "was not at the talks"
     later = (
         "The ministry said the talks would go on. Officials gave no date for a new round.\n\n"
-        "Earlier this week French Defence Minister Sebastien Lecornu held talks with "
+        "On Tuesday French Defence Minister Sebastien Lecornu held talks with "
         "Russian Defence Minister Sergei Shoigu by phone, the first call in a year.\n\n"
         "President Emmanuel Macron was not told of the call in advance, aides said."
     )
@@ -263,13 +263,15 @@ def test_present_needs_two_people_meeting_not_one_travelling() -> None:
         "Guangzhou on Wednesday, the first such talks since the war began.\n\n"
         "Beijing has presented itself as neutral in the war, a claim Western governments "
         "have long rejected as hollow.\n\n"
-        "Putin, shunned by the West over Ukraine, met with Chinese President Xi Jinping in "
-        "May. Russian Foreign Minister Sergei Lavrov also visited Hong Kong last month."
+        "Putin, shunned by the West over Ukraine, met with Chinese President Xi Jinping on "
+        "Thursday. Russian Foreign Minister Sergei Lavrov visited Hong Kong. U.S. Secretary "
+        "of State Antony Blinken met Wang Yi in Laos last month."
     )
     present = {p.name: p.present for p in extract(_article(text)).participants}
     assert present["Wang Yi"] and present["Dmytro Kuleba"]
     assert present["Xi Jinping"]  # past an appositive: "Putin, shunned ..., met with Xi"
     assert not present["Sergei Lavrov"]  # visited a place, met nobody named
+    assert not present["Antony Blinken"]  # another meeting: "last month"
 
 
 def test_he_is_the_previous_speaker_not_the_last_name_mentioned() -> None:

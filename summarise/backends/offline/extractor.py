@@ -133,6 +133,14 @@ MEETING_CUES: tuple[str, ...] = (
 )  # fmt: skip
 """Verbs whose subject and object took part in the event ("Blinken met Qin Gang")."""
 
+OTHER_TIME_CUES: tuple[str, ...] = (
+    r"last (?:week|month|year|spring|summer|autumn|fall|winter|[A-Z][a-z]+day|[A-Z][a-z]+)",
+    r"in (?:January|February|March|April|May|June|July|August|September|October|November|December)",
+    r"earlier this (?:week|month|year)", r"(?:days|weeks|months|years) (?:ago|later|earlier)",
+    r"in \d{4}", "previously", "before that",
+)  # fmt: skip
+"""A meeting sentence with one of these reports another meeting, not the article's event."""
+
 LEAD_PARAGRAPHS = 3
 """How many substantial paragraphs count as the lead (what happened, when, where)."""
 PRESENT_PARAGRAPHS = 2
@@ -177,6 +185,7 @@ _WEEKDAY = re.compile(
 _IN_PLACE = re.compile(r"\bin\s+(?:the\s+)?(" + RUN.pattern + r")(?:,\s+(" + RUN.pattern + r"))?")
 _LETTERS = re.compile(r"[^\W\d_]{3,}")
 _MEETING = _cue_regex(MEETING_CUES)
+_OTHER_TIME = re.compile(r"\b(?:" + "|".join(OTHER_TIME_CUES) + r")\b")
 _CLAUSE_EDGE = re.compile(r"[,;:·\"”]")
 
 
@@ -234,7 +243,9 @@ def _read(doc: Document) -> _Reading:
         for s0, s1, p in (doc.sentences[i] for i in lead)
         if p in present and _ANY_EVENT.search(doc.masked, s0, s1)
     ]
-    event_words += [_meeting_words(doc, i) for i in sentences]
+    event_words += [
+        _meeting_words(doc, i) for i in lead if not _OTHER_TIME.search(_sentence_text(doc, i))
+    ]
     usable = [
         i
         for i in sentences
@@ -425,9 +436,14 @@ def _cap(text: str) -> str:
     return text[:SHORT]
 
 
-def _present(person: _Person, reading: _Reading) -> bool:
-    """In the lead, in a sentence about the event: took part rather than only mentioned."""
-    return any(person.surname in words for words in reading.event_words)
+def _present(person: _Person, reading: _Reading, shared: set[str]) -> bool:
+    """In the lead, in a sentence about the event: took part rather than only mentioned.
+    A surname two people share (``shared``) counts with the first name beside it."""
+    first = person.name.split()[0]
+    return any(
+        person.surname in words and (person.surname not in shared or first in words)
+        for words in reading.event_words
+    )
 
 
 def _speaker_name(speaker: str | None, people: list[_Person]) -> str | None:
@@ -464,14 +480,17 @@ def extract(article: CleanArticle) -> ModelSummary:
         if len(quotes) == MAX_QUOTES:
             break
 
-    ranked = sorted(people, key=lambda p: (not _present(p, reading), p.first))[:MAX_PARTICIPANTS]
+    surnames = [p.surname for p in people]
+    shared = {s for s in surnames if surnames.count(s) > 1}
+    present = {id(p): _present(p, reading, shared) for p in people}
+    ranked = sorted(people, key=lambda p: (not present[id(p)], p.first))[:MAX_PARTICIPANTS]
     participants = [
         Participant(
             name=_cap(p.name),
             role=p.role,
             affiliation=p.affiliation,
             country=p.country,
-            present=_present(p, reading),
+            present=present[id(p)],
         )
         for p in sorted(ranked, key=lambda p: p.first)
     ]

@@ -50,6 +50,7 @@ from summarise.text.names import name_tokens, same_person
 from summarise.text.normalise import fold, normalise
 from summarise.text.quotes import inner_marks
 from summarise.text.reader import DOUBLE_QUOTES, Document, analyse
+from summarise.text.sources import is_unnamed, stated_country
 
 # --- Tunables ---------------------------------------------------------------------------
 
@@ -506,6 +507,10 @@ def ground_summary(
         country, note = normalise_country(p.country)
         if note:
             warnings.append(_warn(note.code, f"{note.message} (participant {p.name!r})"))
+        stated = stated_country(doc.titled(), p.name)
+        if country and stated and country != stated:
+            message = f"participant {p.name!r}: {country} given, the article's title says {stated}"
+            warnings.append(_warn(WarningCode.country_contradicted, message))
         participants.append(
             GroundedParticipant(
                 **{**p.model_dump(), "country": country},
@@ -628,7 +633,12 @@ def _check_speaker(
         )
         return
     attributed = doc.speaker(region)
-    if speaker and attributed and not same_person(speaker, attributed):
+    if (
+        speaker
+        and attributed
+        and not is_unnamed(attributed)
+        and not same_person(speaker, attributed)
+    ):
         warnings.append(
             _warn(
                 WarningCode.speaker_mismatch,

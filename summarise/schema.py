@@ -292,6 +292,9 @@ class WarningCode(StrEnum):
     name_unattested         grounding    a participant or speaker the article never names
     country_normalised      grounding    a country was rewritten as its ISO alpha-3 code
     country_invalid         grounding    a country that is no ISO alpha-3 code; set to null
+    country_contradicted    grounding    a participant's country is not the one the
+                                         article's own title gives ("Russian Defense
+                                         Minister Shoigu"); kept as given
     date_resolved           grounding    a relative or written-out date made ISO 8601
     date_unresolved         grounding    an event date that cannot be read; set to null
     reasked                 client       the model was asked again after an invalid answer
@@ -312,6 +315,7 @@ class WarningCode(StrEnum):
     name_unattested = "name_unattested"
     country_normalised = "country_normalised"
     country_invalid = "country_invalid"
+    country_contradicted = "country_contradicted"
     date_resolved = "date_resolved"
     date_unresolved = "date_unresolved"
     reasked = "reasked"

@@ -19,6 +19,7 @@ from summarise.text.vocabulary import (
     LEADING_STOP,
     NOT_NAMES,
     ORG_WORDS,
+    REGIONAL_ADJECTIVES,
     REGIONS,
     TITLE_WORDS,
 )
@@ -36,6 +37,7 @@ RUN_SRC = rf"{_TOKEN}(?:[ ]+(?:{_PARTICLE}[ ]+){{0,2}}{_TOKEN})*"
 RUN = re.compile(RUN_SRC)
 """A run of capitalised words: the shape of a name as written."""
 RUN_AT_END = re.compile(rf"({RUN_SRC})[ ]*$")
+_POSSESSIVE = re.compile(r"[^\W_]['’]s?$")
 
 NameKind = Literal["person", "org", "place"]
 
@@ -49,7 +51,13 @@ def strip_token(token: str) -> str:
 def classify(run: str) -> tuple[NameKind, str] | None:
     """What a capitalised run names: ("person", "Sergey Lavrov") for "Russian Foreign
     Minister Sergey Lavrov", ("org", ...), ("place", ...), or None (titles, dates, ...)."""
-    tokens = [strip_token(t) for t in run.split()]
+    words = run.split()
+    owner = next((i for i in range(len(words) - 1, 0, -1) if _POSSESSIVE.search(words[i - 1])), 0)
+    if owner:  # "ONGC's Mr Raha": the name is what the possessive qualifies
+        named = classify(" ".join(words[owner:]))
+        if named is not None and named[0] == "person":
+            return named
+    tokens = [strip_token(t) for t in words]
     tokens = [t for t in tokens if t]
     while tokens and tokens[0].lower() in LEADING_STOP:
         tokens = tokens[1:]
@@ -59,7 +67,7 @@ def classify(run: str) -> tuple[NameKind, str] | None:
     lowered = [t.lower() for t in tokens]
     if any(t in ORG_WORDS for t in lowered):
         return ("org", whole)
-    if lowered[0] in COMPASS or whole in REGIONS:
+    if lowered[0] in COMPASS or whole in REGIONS or whole in REGIONAL_ADJECTIVES:
         return ("place", whole)
     if len(tokens) == 1 and run.split()[0].lower() in {"the", "a", "an"}:
         return ("org", whole)  # "the Liberals": names of people take no article

@@ -19,6 +19,17 @@ from typing import Literal
 from summarise.text.names import RUN, RUN_AT_END, RUN_SRC, UPPER, classify
 from summarise.text.normalise import WORD, Normalised, normalise_with_offsets, plain
 from summarise.text.quotes import QuoteRegion, quote_regions
+from summarise.text.sources import (
+    PHRASE_END,
+    Titled,
+    not_a_speaker,
+    not_an_object,
+    referent,
+    source_after,
+    source_before,
+    titled_people,
+    without_title_object,
+)
 from summarise.text.vocabulary import (
     ABBREVIATIONS,
     BETWEEN,
@@ -80,7 +91,11 @@ PRE_RUN = re.compile(rf"(?P<run>{RUN_SRC})(?:['’]s)?\.?\s+$")
 APPOSITIVE_ROLE = re.compile(
     r",\s+(?:the|a|an)\s+((?:[^,.;·\"]|\.(?!\s+[A-Z]|\s*$))+?)\s*(?:[,;]|\.(?=\s+[A-Z\"“]|\s*$))"
 )
-_TRAILINGBETWEEN = re.compile(r"(?:\s+(?:" + "|".join(BETWEEN) + r"))+\s*$", re.IGNORECASE)
+# Words between a subject and its verb, and adverbs ("The communique specifically said").
+_TRAILINGBETWEEN = re.compile(
+    r"(?:\s+(?:" + "|".join(BETWEEN) + r"|(?-i:[a-z]{3,}ly)))+\s*$", re.IGNORECASE
+)
+_CLAUSE_BREAK = re.compile(r"[–—;:]")
 _SENTENCE_END = re.compile(r"[.!?]+[\"”’')\]]*(?=\s+[\"“‘(\[]?[0-9" + UPPER + r"])")
 
 DOUBLE_QUOTES = '"“”„‟«»＂〝〞〟「」『』'
@@ -101,7 +116,8 @@ class Subject:
     """Who a clause is about: a name as written, what kind of name it is, and where."""
 
     text: str
-    kind: Literal["person", "org", "place", "pronoun"]
+    kind: Literal["person", "org", "place", "pronoun", "source"]
+    """``source``: an unnamed source or a description, as worded ("one official")."""
     start: int
 
 
@@ -124,6 +140,7 @@ class Document:
     _plain: tuple[str, str | None] | None = field(default=None, repr=False)
     _word_spans: dict[str, list[tuple[int, int]]] = field(default_factory=dict, repr=False)
     _quote_marks: tuple[list[int], list[int]] | None = field(default=None, repr=False)
+    _titled: list[Titled] | None = field(default=None, repr=False)
 
     # -- lookups
 
@@ -189,6 +206,8 @@ class Document:
             return self._speakers[key]
         self._speakers[key] = None  # guards against cycles while inheriting
         found = self._attribute(region)
+        if found is not None and not_a_speaker(found):
+            found = None
         self._speakers[key] = found
         return found
 
@@ -202,10 +221,11 @@ class Document:
             named = classify(m.group(1))
             if named is not None:
                 return named[1]
-        m = _STATEMENT_BY.search(masked, s0, s1)
-        if m:
-            return _name_in_phrase(m.group(1))
         verbs = [v for v in REPORTING_VERB.finditer(masked, s0, s1)]
+        m = _STATEMENT_BY.search(masked, s0, s1)
+        # "A statement from the ministry said that Wang told Blinken '...'": the nearer cue.
+        if m and not any(m.end() < v.start() < region.open for v in verbs):
+            return _name_in_phrase(m.group(1))
         if verbs:
 
             def distance(v: re.Match[str]) -> int:
@@ -267,6 +287,9 @@ class Document:
                 named = _person_after(masked, verb.end(), s1)
                 if named is not None:
                     return named
+                after = source_after(masked[verb.end() : s1])
+                if after is not None:
+                    return Subject(after.group("phrase"), "source", verb.end() + after.start(1))
         if word in PARTICIPLES:
             # "..., saying" or "and warning": a participle clause; "a warning" is a noun.
             before = masked[s0 : verb.start()].rstrip()
@@ -301,9 +324,15 @@ class Document:
         return self._scan_left(left, s0)
 
     def _scan_left(self, left: str, s0: int) -> Subject | None:
-        """The nearest name or pronoun left of a verb that is not an object."""
+        """The nearest name or pronoun left of a verb that is not an object, or the
+        unnamed source or description the words end in ("the Chinese embassy in Beijing")."""
+        source = source_before(left)
+        if source is not None:
+            start = len(left) - len(source.string) + source.start("phrase")
+            return Subject(source.group("phrase"), "source", s0 + start)
         words = list(WORD.finditer(left))
-        skipping = False
+        skipping = linked = False
+        link_at = len(left)
         steps = 0
         i = len(words) - 1
         while i >= 0 and steps < 14:
@@ -311,7 +340,7 @@ class Document:
             token = w.group(0)
             lower = token.lower()
             if lower in PRONOUNS:
-                if _preceded_ok(words, i):
+                if not_an_object(words, i):
                     return Subject(token, "pronoun", s0 + w.start())
                 skipping = True
             elif token[0].isupper() and lower not in LEADING_STOP:
@@ -320,13 +349,23 @@ class Document:
                 j = i
                 while j > 0 and words[j - 1].start() >= run_start:
                     j -= 1
-                named = classify(left[run_start : w.end()])
-                if _preceded_ok(words, j) and named is not None:
+                if linked and _CLAUSE_BREAK.search(left, w.end(), link_at):
+                    return None  # "... in New Delhi – and said": another clause
+                written = left[run_start : w.end()]
+                if j >= 2 and words[j - 1].group(0) == "of":
+                    written = without_title_object(written)
+                named = classify(written)
+                kinds = ("person",) if linked else ("person", "org", "place")
+                speaks = named and named[0] in kinds and not not_a_speaker(named[1])
+                if named and speaks and not_an_object(words, j):
                     return Subject(named[1], named[0], s0 + run_start)
                 skipping = True
                 i = j
+            elif i == len(words) - 1 and lower in CLAUSE_LINKS:
+                skipping = linked = True  # "He reported ... and added": the first verb's subject
+                link_at = w.start()
             elif not skipping and lower not in BETWEEN:
-                return None  # a common-noun subject ("officials said"): no name to give
+                return None  # a common-noun subject ("the talks said"): no name to give
             i -= 1
             steps += 1
         return None
@@ -349,14 +388,22 @@ class Document:
             pos = w.start() + len(written)
             if w.start() == 0 and " " not in written and lower.endswith(("ing", "ly", "ed")):
                 continue  # "Underscoring the difficulties, ..."
+            if written.endswith(("'s", "’s")):
+                continue  # "Lavrov's deputy, Sergei Ryabkov, ...": the deputy is the subject
             named = classify(written)
-            preceded = _last_word(segment[: w.start()])
+            before = segment[: w.start()].rstrip()
+            preceded = "" if before.endswith(",") else _last_word(before)
             if named is not None and named[0] == "person" and preceded not in OBJECT_MARKERS:
                 return Subject(named[1], "person", s0 + w.start())
         return None
 
     def resolve(self, subject: Subject, sentence: int) -> str | None:
-        """A subject as a name: pronouns become the person the text was about."""
+        """A subject as a name: pronouns become the person the text was about, "the
+        minister" the most recent person named with a title it fits."""
+        if subject.kind == "source":
+            return referent(
+                subject.text, self.masked[: subject.start], self.titled(), self.word_spans
+            )
         if subject.kind != "pronoun":
             return subject.text
         s0 = self.sentences[sentence][0]
@@ -369,6 +416,13 @@ class Document:
             if focus is not None:
                 return focus
         return None
+
+    def titled(self) -> list[Titled]:
+        """People introduced with a title, in order, with the country the words before
+        the title give ("Russian", "U.S.", "Kremlin") or the title itself implies."""
+        if self._titled is None:
+            self._titled = titled_people(self.masked, ROLE_NAME, PRE_RUN)
+        return self._titled
 
     def focus(self, sentence: int) -> str | None:
         """The person a sentence is about: its speaker, else its first person named."""
@@ -440,10 +494,6 @@ def _starts_word(text: str, pos: int) -> bool:
     return not (before in "-'’" and pos > 1 and text[pos - 2].isalnum())
 
 
-def _preceded_ok(words: list[re.Match[str]], i: int) -> bool:
-    return i == 0 or words[i - 1].group(0).lower() not in OBJECT_MARKERS
-
-
 def _last_word(text: str) -> str:
     words = WORD.findall(text[-40:])
     return words[-1].lower() if words else ""
@@ -454,7 +504,7 @@ def _person_after(masked: str, pos: int, end: int) -> Subject | None:
     '," said Dion spokesman Joseph Pickerill in email to ...': the last person named
     before the phrase moves on (punctuation, or a preposition after a name)."""
     tail = masked[pos:end]
-    cut = re.search(r"[,.;:·\"”]", tail)
+    cut = PHRASE_END.search(tail)
     tail = tail[: cut.start()] if cut else tail
     found: Subject | None = None
     last_end = 0
@@ -475,6 +525,9 @@ def _name_in_phrase(phrase: str) -> str | None:
         if named is not None and named[0] == "person":
             return named[1]
     cleaned = phrase.strip()
+    unnamed = source_before(cleaned)
+    if unnamed is not None and unnamed.start("phrase") == 0:
+        return cleaned  # "according to senior defense officials"
     if not cleaned or not any(c.isupper() for c in cleaned):
         return None
     return re.sub(r"^(?:the|a|an)\s+", "", cleaned, flags=re.IGNORECASE)

@@ -26,7 +26,8 @@ REPORTING_VERBS: tuple[str, ...] = (
     "pledged", "promised", "vowed", "called", "calling", "described", "describing",
     "rejected", "dismissed", "criticized", "criticised", "complained", "repeated",
     "reiterated", "recalled", "cautioned", "predicted", "suggested", "conceded", "denied",
-    "stated", "mocked", "quipped", "tweeted", "posted",
+    "stated", "mocked", "quipped", "tweeted", "posted", "expressed", "labeled", "labelled",
+    "mentioned",
 )  # fmt: skip
 """Verbs that introduce speech; their subject is the speaker."""
 
@@ -63,7 +64,8 @@ LEADING_STOP = _wordset(
     "meanwhile earlier later shortly also then that this these those it its he she they "
     "we i his her their our my your there here what who which why how mr mrs ms dr former "
     "deputy acting vice first senior top new said says according asked now last next "
-    "today yesterday tomorrow one two three both all some many"
+    "today yesterday tomorrow one two three four five six seven eight nine ten both all "
+    "some many"
 )
 TITLE_WORDS = _wordset(
     "secretary state minister ministers prime president foreign affairs defence defense "
@@ -126,6 +128,11 @@ REGIONS = _wordset(
     "Africa Asia Europe Pacific Atlantic Arctic Antarctica Balkans Baltics Caucasus "
     "Caribbean Americas Eurasia Oceania Scandinavia Sahel Levant Mideast"
 )
+# Adjectives of regions, places rather than names ("European", "Arab").
+REGIONAL_ADJECTIVES = _wordset(
+    "European Asian African Arab Latin Nordic Baltic Balkan Caucasian Mideastern "
+    "Transatlantic Eurasian Scandinavian Siberian"
+)
 PRONOUNS = frozenset({"he", "she", "they", "i", "we"})
 # A name after one of these is an object ("told Lavrov", "with Blinken"), not a subject.
 OBJECT_MARKERS = _wordset(
@@ -135,7 +142,7 @@ OBJECT_MARKERS = _wordset(
 # Words that may sit between a subject and its verb ("Blinken also said").
 BETWEEN = _wordset(
     "also then had has have would will later earlier previously again only further "
-    "reportedly repeatedly once publicly privately too himself herself"
+    "reportedly repeatedly once publicly privately too himself herself meanwhile"
 )
 CLAUSE_LINKS = frozenset({"and", "while", "after", "before", "when", "by", "also"})
 # A period after one of these does not end a sentence ("Mr. Lavrov", "Jan. 5").
@@ -155,3 +162,36 @@ a déclaré le ministre") gives way to who said it."""
 
 TITLE_SMALL_WORDS = _wordset("a an the at of in on and or to for by with")
 """Words a title leaves in lower case ('Bad at Love'): a quoted title is no speech."""
+
+# Unnamed sources, kept as the article words them ("a spokesman for the ministry",
+# "one official", "diplomats"): the nouns such a phrase ends in, the words that may
+# open it, and the lowercase words that may describe its head ("a senior official").
+SOURCE_NOUNS = _wordset(
+    "official officials spokesman spokeswoman spokesperson spokespeople diplomat diplomats "
+    "source sources aide aides minister ministers secretary president ambassador envoy "
+    "negotiator negotiators lawmaker lawmakers senator adviser advisers advisor officer "
+    "officers representative representatives leader leaders ministry government embassy "
+    "chancellor premier commissioner statement declaration communique communiqué readout"
+)
+SOURCE_OPENERS = _wordset("a an one two three several some another the other")
+SOURCE_MODIFIERS = _wordset(
+    "senior top junior chief deputy foreign defence defense government military state "
+    "ministry unnamed anonymous western other former press high-ranking ranking prime "
+    "interior finance trade security intelligence administration embassy kremlin joint "
+    "final official"
+)
+# Heads of a description that never stand for a named person: "the official said" is
+# the "one official" met before, not the last minister named.
+UNNAMED_HEADS = _wordset(
+    "official source sources ministry government embassy statement declaration communique "
+    "communiqué readout"
+)
+# Abbreviated titles whose period ends no phrase ("said Gen. Brown, ...").
+HONORIFICS: tuple[str, ...] = ("Mr", "Mrs", "Ms", "Dr", "St", "Gen", "Sen", "Rep", "Gov")
+# What a title is "of" before the name: "Secretary of State Antony Blinken" (regexes).
+TITLE_OBJECTS: tuple[str, ...] = ("State", "Defen[cs]e", "Foreign Affairs", "National Defen[cs]e")
+# A title that names its country on its own: "Secretary of State Antony Blinken" is
+# American even without "U.S." before it.
+TITLE_COUNTRIES: Final[dict[str, str]] = {
+    "secretary of state": "USA",
+}

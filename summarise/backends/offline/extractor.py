@@ -52,6 +52,7 @@ from summarise.text.reader import (
     Document,
     analyse,
 )
+from summarise.text.sources import title_country
 from summarise.text.vocabulary import ENGLISH_MONTHS, EVIDENCE_ONLY_TITLES, WEEKDAYS
 
 # --- Cue tables (data) ------------------------------------------------------------------
@@ -123,6 +124,23 @@ OUTCOME_CUES: tuple[tuple[OutcomeStatus, tuple[str, ...]], ...] = (
 )  # fmt: skip
 """Outcome statuses and the words that show a sentence reports one; first match wins."""
 
+MEETING_CUES: tuple[str, ...] = (
+    r"met(?:\s+with)?", r"meets(?:\s+with)?", r"meeting\s+with", r"(?:held|holds)\s+talks\s+with",
+    r"talks\s+with", r"hosted", r"hosts", r"visited",
+    r"(?:called|received|welcomed)(?=\s+(?-i:[A-Z]))",
+    r"spoke\s+(?:by\s+(?:tele)?phone\s+)?(?:with|to)",
+    r"(?:held|holds)\s+(?:their|a|an|the)\s+(?:[\w-]+\s+){0,4}?(?:meeting|talks)",
+)  # fmt: skip
+"""Verbs whose subject and object took part in the event ("Blinken met Qin Gang")."""
+
+OTHER_TIME_CUES: tuple[str, ...] = (
+    r"last (?:week|month|year|spring|summer|autumn|fall|winter|[A-Z][a-z]+day|[A-Z][a-z]+)",
+    r"in (?:January|February|March|April|May|June|July|August|September|October|November|December)",
+    r"earlier this (?:week|month|year)", r"(?:days|weeks|months|years) (?:ago|later|earlier)",
+    r"in \d{4}", "previously", "before that",
+)  # fmt: skip
+"""A meeting sentence with one of these reports another meeting, not the article's event."""
+
 LEAD_PARAGRAPHS = 3
 """How many substantial paragraphs count as the lead (what happened, when, where)."""
 PRESENT_PARAGRAPHS = 2
@@ -166,6 +184,9 @@ _WEEKDAY = re.compile(
 )
 _IN_PLACE = re.compile(r"\bin\s+(?:the\s+)?(" + RUN.pattern + r")(?:,\s+(" + RUN.pattern + r"))?")
 _LETTERS = re.compile(r"[^\W\d_]{3,}")
+_MEETING = _cue_regex(MEETING_CUES)
+_OTHER_TIME = re.compile(r"\b(?:" + "|".join(OTHER_TIME_CUES) + r")\b")
+_CLAUSE_EDGE = re.compile(r"[,;:·\"”]")
 
 
 # --- Reading the article ----------------------------------------------------------------
@@ -197,7 +218,8 @@ class _Reading:
     usable: list[int]
     """Body sentences short enough to be an issue or outcome summary, verbatim."""
     event_words: list[set[str]]
-    """Words of the first lead sentences that are about the event."""
+    """Words of the first lead sentences that are about the event, and of the clauses
+    around a meeting verb (its subject and object)."""
 
 
 def _read(doc: Document) -> _Reading:
@@ -221,6 +243,9 @@ def _read(doc: Document) -> _Reading:
         for s0, s1, p in (doc.sentences[i] for i in lead)
         if p in present and _ANY_EVENT.search(doc.masked, s0, s1)
     ]
+    event_words += [
+        _meeting_words(doc, i) for i in lead if not _OTHER_TIME.search(_sentence_text(doc, i))
+    ]
     usable = [
         i
         for i in sentences
@@ -228,6 +253,31 @@ def _read(doc: Document) -> _Reading:
         and len(doc.text[doc.sentences[i][0] : doc.sentences[i][1]].split()) >= MIN_SENTENCE_WORDS
     ]
     return _Reading(doc, body, sentences, lead, usable, event_words)
+
+
+def _meeting_words(doc: Document, sentence: int) -> set[str]:
+    """Words of the subject and the object of a meeting verb in a sentence when they name
+    two people: "Blinken met Chinese Foreign Minister Qin Gang" -> Blinken, Qin, Gang (the
+    words past a comma or a quote are another clause; "Kuleba visited Hong Kong", "Austin
+    met his counterparts" name one person: no evidence of this meeting)."""
+    s0, s1, _ = doc.sentences[sentence]
+    words: set[str] = set()
+    for m in _MEETING.finditer(doc.masked, s0, s1):
+        before = doc.masked[s0 : m.start()]
+        edges = list(_CLAUSE_EDGE.finditer(before))
+        subject = before[edges[-1].end() if edges else 0 :][-80:]
+        if not _persons(subject):  # "Putin, shunned by the West, met ...": the sentence's
+            subject = before[: edges[0].start() if edges else None][-80:]
+        after = doc.masked[m.end() : min(s1, m.end() + 60)]
+        cut = _CLAUSE_EDGE.search(after)
+        sides = subject + " | " + after[: cut.start() if cut else None]  # two runs, not one
+        if len(_persons(sides)) >= 2:
+            words.update(WORD.findall(sides))
+    return words
+
+
+def _persons(text: str) -> list[str]:
+    return [n[1] for r in RUN.finditer(text) if (n := classify(r.group(0))) and n[0] == "person"]
 
 
 def _sentence_text(doc: Document, i: int) -> str:
@@ -325,6 +375,7 @@ def _take_role(person: _Person, m: re.Match[str], masked: str, p0: int) -> None:
         person.role = _cap(prefix + role)
     if person.affiliation is None and affiliation:
         person.affiliation = _cap(affiliation)
+    country = country or (None if prep else title_country(m.group("role")))
     if person.country is None and country:
         person.country = country
 
@@ -385,9 +436,14 @@ def _cap(text: str) -> str:
     return text[:SHORT]
 
 
-def _present(person: _Person, reading: _Reading) -> bool:
-    """In the lead, in a sentence about the event: took part rather than only mentioned."""
-    return any(person.surname in words for words in reading.event_words)
+def _present(person: _Person, reading: _Reading, shared: set[str]) -> bool:
+    """In the lead, in a sentence about the event: took part rather than only mentioned.
+    A surname two people share (``shared``) counts with the first name beside it."""
+    first = person.name.split()[0]
+    return any(
+        person.surname in words and (person.surname not in shared or first in words)
+        for words in reading.event_words
+    )
 
 
 def _speaker_name(speaker: str | None, people: list[_Person]) -> str | None:
@@ -424,14 +480,17 @@ def extract(article: CleanArticle) -> ModelSummary:
         if len(quotes) == MAX_QUOTES:
             break
 
-    ranked = sorted(people, key=lambda p: (not _present(p, reading), p.first))[:MAX_PARTICIPANTS]
+    surnames = [p.surname for p in people]
+    shared = {s for s in surnames if surnames.count(s) > 1}
+    present = {id(p): _present(p, reading, shared) for p in people}
+    ranked = sorted(people, key=lambda p: (not present[id(p)], p.first))[:MAX_PARTICIPANTS]
     participants = [
         Participant(
             name=_cap(p.name),
             role=p.role,
             affiliation=p.affiliation,
             country=p.country,
-            present=_present(p, reading),
+            present=present[id(p)],
         )
         for p in sorted(ranked, key=lambda p: p.first)
     ]

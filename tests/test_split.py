@@ -193,3 +193,10 @@ async def test_a_failed_part_fails_the_article_counting_every_part(
     assert isinstance(record, ErrorRecord)
     assert (record.error, record.attempts) == ("schema_invalid", 1 + 1 + 3)
     assert record.usage == Usage(prompt_tokens=2007, completion_tokens=100)
+
+
+def test_namesakes_and_short_phrases_stay_apart() -> None:
+    answers = synthetic("split_parts.json")["namesakes"]["parts"]
+    merged = merge_summaries([ModelSummary.model_validate(a) for a in answers])
+    assert [p.name for p in merged.participants] == ["Vladimir Putin", "Vladimir Zelensky"]
+    assert len(merged.quotes) == 2

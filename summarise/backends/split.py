@@ -31,7 +31,7 @@ from summarise.schema import (
     Usage,
     WarningCode,
 )
-from summarise.text.names import same_person
+from summarise.text.names import name_tokens
 from summarise.text.normalise import fold
 
 T = TypeVar("T")
@@ -41,6 +41,8 @@ T = TypeVar("T")
 OVERLAP_SHARE = 0.15
 # Texts this alike (difflib ratio, after folding) say the same thing twice.
 NEAR_IDENTICAL = 0.9
+# Fewer words than this inside a longer quote are a phrase of it, not a cut-off copy.
+MIN_HELD_WORDS = 4
 # Where a part may begin, best first: a paragraph, a line, a sentence.
 _STARTS = (re.compile(r"\n\s*\n\s*"), re.compile(r"\n\s*"), re.compile(r"(?<=[.!?])\s+"))
 
@@ -83,7 +85,7 @@ def merge_summaries(parts: Sequence[ModelSummary]) -> ModelSummary:
         event=first.event,
         participants=_merged(
             [p for s in parts for p in s.participants],
-            lambda a, b: same_person(a.name, b.name),
+            lambda a, b: _alias(a.name, b.name),
             _join_participants,
         )[:MAX_PARTICIPANTS],
         issues=_merged(
@@ -124,10 +126,24 @@ def _alike(a: str, b: str) -> bool:
     return ka == kb or SequenceMatcher(None, ka, kb, autojunk=False).ratio() >= NEAR_IDENTICAL
 
 
+def _alias(a: str, b: str) -> bool:
+    """One name is the other or part of it ("Putin", "Vladimir Putin"); a shared first name
+    alone ("Vladimir Putin", "Vladimir Zelensky") is not enough."""
+    ta, tb = set(name_tokens(a)), set(name_tokens(b))
+    if not ta or not tb:
+        return _key(a) == _key(b)
+    return ta <= tb or tb <= ta
+
+
 def _same_quote(a: ModelQuote, b: ModelQuote) -> bool:
-    # A quote cut by a part boundary comes back whole from the next part: one holds the other.
+    # A quote cut by a part boundary comes back whole from the next part: one holds the
+    # other (whole words, and enough of them that a short phrase keeps its own entry).
     ka, kb = _key(a.text), _key(b.text)
-    return bool(ka and kb) and (ka in kb or kb in ka or _alike(a.text, b.text))
+    if not ka or not kb:
+        return False
+    short, long = sorted((ka, kb), key=len)
+    held = len(short.split()) >= MIN_HELD_WORDS and f" {short} " in f" {long} "
+    return held or _alike(a.text, b.text)
 
 
 def _join_quotes(a: ModelQuote, b: ModelQuote) -> ModelQuote:
@@ -152,14 +168,14 @@ def _join_participants(a: Participant, b: Participant) -> Participant:
 def _join_issues(a: Issue, b: Issue) -> Issue:
     positions = _merged(
         [*a.positions, *b.positions],
-        lambda x, y: same_person(x.party, y.party) and _alike(x.stance, y.stance),
+        lambda x, y: _alias(x.party, y.party) and _alike(x.stance, y.stance),
         lambda x, _: x,
     )
     return a.model_copy(update={"positions": positions[:MAX_POSITIONS]})
 
 
 def _join_outcomes(a: Outcome, b: Outcome) -> Outcome:
-    parties = _merged([*a.parties, *b.parties], same_person, lambda x, _: x)
+    parties = _merged([*a.parties, *b.parties], _alias, lambda x, _: x)
     return a.model_copy(update={"parties": parties[:MAX_PARTICIPANTS]})
 
 

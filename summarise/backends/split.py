@@ -45,6 +45,7 @@ NEAR_IDENTICAL = 0.9
 MIN_HELD_WORDS = 4
 # Where a part may begin, best first: a paragraph, a line, a sentence.
 _STARTS = (re.compile(r"\n\s*\n\s*"), re.compile(r"\n\s*"), re.compile(r"(?<=[.!?])\s+"))
+_SPACE = re.compile(r"\s*")
 
 
 def part_spans(text: str, limit: int) -> list[tuple[int, int]]:
@@ -71,8 +72,8 @@ def _next_start(text: str, start: int, end: int, overlap: int) -> int:
         found = boundary.search(text, window, end)
         if found is not None and found.end() < end:
             return found.end()
-    rest = re.compile(r"\s*").match(text, end)
-    return rest.end() if rest else end
+    space = _SPACE.match(text, end)
+    return space.end() if space else end
 
 
 def merge_summaries(parts: Sequence[ModelSummary]) -> ModelSummary:

@@ -300,6 +300,8 @@ class WarningCode(StrEnum):
     reasked                 client       the model was asked again after an invalid answer
     truncated_retry         client       an answer hit the token limit and was retried
     article_truncated       backends     the article was cut to fit the backend's input
+    article_split           backends     the article was longer than the model's context:
+                                         summarised in parts, their answers merged
     extractive              backends     issues and outcomes are source sentences chosen by
                                          the offline extractor, not a model's summary
     ======================  ===========  ==================================================
@@ -321,6 +323,7 @@ class WarningCode(StrEnum):
     reasked = "reasked"
     truncated_retry = "truncated_retry"
     article_truncated = "article_truncated"
+    article_split = "article_split"
     extractive = "extractive"
 
 

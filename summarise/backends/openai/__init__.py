@@ -20,8 +20,16 @@ from summarise.backends.base import (
     truncation_warning,
 )
 from summarise.backends.openai.client import Capabilities, ModelClient
+from summarise.backends.split import (
+    merge_extractions,
+    merge_summaries,
+    part_spans,
+    split_warning,
+    sum_usage,
+)
 from summarise.clean import CleanArticle
 from summarise.config import EndpointConfig
+from summarise.errors import ArticleError
 
 __all__ = ["ModelClient", "OpenAIBackend"]
 
@@ -55,19 +63,39 @@ class OpenAIBackend:
         return self.capabilities.describe() if self.capabilities else None
 
     async def summarise(self, article: CleanArticle) -> tuple[Extraction, str]:
-        text, cut = fit_text(article.text, self.max_article_chars)
+        """The article (capped at ``DEFAULT_MAX_ARTICLE_CHARS``) in one request, or, when it
+        is longer than the model's context, in parts whose answers are merged."""
+        text, cut = fit_text(article.text, DEFAULT_MAX_ARTICLE_CHARS)
+        spans = part_spans(text, self.max_article_chars)
+        extractions: list[Extraction] = []
+        for start, end in spans:
+            try:
+                extractions.append(await self._extract(article, text[start:end]))
+            except ArticleError as exc:
+                # The error record counts what the parts already answered cost too.
+                exc.attempts += sum(e.attempts for e in extractions)
+                exc.usage = sum_usage([*(e.usage for e in extractions), exc.usage])
+                raise
+        if len(extractions) == 1:
+            extraction = extractions[0]
+        else:
+            summary = merge_summaries([e.summary for e in extractions])
+            extraction = merge_extractions(extractions, summary)
+            extraction.warnings.append(split_warning(len(spans), len(text), self.max_article_chars))
+        if cut:
+            extraction.warnings.append(
+                truncation_warning(len(article.text), len(text), "the most a record holds")
+            )
+        return extraction, text
+
+    async def _extract(self, article: CleanArticle, text: str) -> Extraction:
         messages = prompt.build_messages(
             text,
             title=article.title,
             published=article.published,
             system_in_user=self.config.system_in_user,
         )
-        extraction = await self.client.extract(messages)
-        if cut:
-            extraction.warnings.append(
-                truncation_warning(len(article.text), len(text), "to fit the model's context")
-            )
-        return extraction, text
+        return await self.client.extract(messages)
 
     async def aclose(self) -> None:
         await self.client.aclose()

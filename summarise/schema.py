@@ -299,6 +299,8 @@ class WarningCode(StrEnum):
     article_truncated       backends     the article was cut to fit the backend's input
     extractive              backends     issues and outcomes are source sentences chosen by
                                          the offline extractor, not a model's summary
+    language_unsupported    backends     the offline extractor reads English and French;
+                                         the article looks like another language
     ======================  ===========  ==================================================
     """
 
@@ -318,6 +320,7 @@ class WarningCode(StrEnum):
     truncated_retry = "truncated_retry"
     article_truncated = "article_truncated"
     extractive = "extractive"
+    language_unsupported = "language_unsupported"
 
 
 class RecordWarning(BaseModel):

@@ -116,6 +116,12 @@ WEEKDAYS: Final[tuple[str, ...]] = (
     "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
 )  # fmt: skip
 """Weekday names in ``date.weekday()`` order."""
+FRENCH_WEEKDAYS: Final[tuple[str, ...]] = (
+    "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
+)  # fmt: skip
+"""French weekday names in ``date.weekday()`` order."""
+FRENCH_MONTHS: Final[tuple[str, ...]] = tuple(names[0] for names in _OTHER_MONTHS)
+"""French month names, January first (the first of each row of ``_OTHER_MONTHS``)."""
 
 # Calendar words end a name run ("Lavrov Monday") but are never a name themselves.
 NOT_NAMES = frozenset(ENGLISH_MONTHS) | frozenset(WEEKDAYS)
@@ -143,3 +149,27 @@ ABBREVIATIONS = _wordset(
     "mr mrs ms dr gen lt col sen rep gov st jr sr corp inc co ltd no jan feb mar apr jun "
     "jul aug sep sept oct nov dec vs etc prof capt sgt"
 )
+
+# Words so common in one language (and rare in the others) that counting them tells a
+# text's language: ``language.detect``. Words shared by two languages count for both.
+_STOPWORDS_BY_LANGUAGE: dict[str, str] = {
+    "en": "the and of to in is that was for with said on he his it be are by from has "
+    "have this which were not but they who an its their will",
+    "fr": "le la les des du une et est dans pour que qui pas sur au aux avec ce cette "
+    "par il elle ont été son ses sont mais comme leur selon lors",
+    "es": "el los las del una y es en por que con para se su sus pero como más fue "
+    "según ha han este esta también",
+    "de": "der die das und ist nicht mit den dem ein eine auch sich auf für von zu im "
+    "wird wurde sie hat",
+    "it": "il lo gli della delle che di una è per con non sono anche nel alla più ha "
+    "come questo dei",
+    "pt": "o os as da do das dos uma e é em que não com para por mais foi como seu sua "
+    "também pelo pela",
+    "nl": "de het een en van is niet met op te dat voor zijn aan ook werd door bij naar",
+}
+STOPWORDS: Final[dict[str, tuple[str, ...]]] = {
+    word: tuple(code for code, words in _STOPWORDS_BY_LANGUAGE.items() if word in words.split())
+    for words in _STOPWORDS_BY_LANGUAGE.values()
+    for word in words.split()
+}
+"""Stopword -> the languages it is common in."""

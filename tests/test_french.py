@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from summarise.backends.offline import OfflineBackend
+from summarise.backends.offline.extractor import extract
 from summarise.clean import CleanArticle, clean_text
-from summarise.schema import WarningCode
+from summarise.schema import ModelSummary, WarningCode
 from summarise.text.dates import parse_date, resolve_date
 from summarise.text.language import detect
 
@@ -124,3 +125,73 @@ def test_offline_extractor_warns_on_a_language_it_does_not_read() -> None:
     )
     assert WarningCode.language_unsupported in _offline_warnings(spanish)
     assert WarningCode.language_unsupported not in _offline_warnings(clean_text(CALL).text)
+
+
+# --- The offline extractor ------------------------------------------------------------------
+
+
+def _summary_of(page: str) -> ModelSummary:
+    return extract(clean_text(page))
+
+
+def test_french_titles_give_roles_and_countries_from_demonyms() -> None:
+    people = {p.name: p for p in _summary_of(CALL).participants}
+    assert set(people) == {"Sergueï Lavrov", "Antony Blinken", "Dmitri Peskov"}
+    assert (people["Sergueï Lavrov"].role, people["Sergueï Lavrov"].country) == (
+        "chef de la diplomatie",
+        "RUS",
+    )
+    assert (people["Antony Blinken"].role, people["Antony Blinken"].country) == (
+        "secrétaire d'État",
+        "USA",
+    )
+    assert (people["Dmitri Peskov"].role, people["Dmitri Peskov"].affiliation) == (
+        "porte-parole",
+        "Kremlin",
+    )
+    assert people["Sergueï Lavrov"].present and people["Antony Blinken"].present
+
+
+def test_french_quotes_are_attributed_by_french_reporting_verbs() -> None:
+    speakers = {q.text: q.speaker for q in _summary_of(CALL).quotes}
+    assert speakers["Nous avons eu une conversation franche et directe"] == "Antony Blinken"
+    # « ... », a-t-il ajouté: the pronoun in the verb is the previous speaker.
+    assert speakers["La Russie doit mettre fin à cette guerre"] == "Antony Blinken"
+    assert speakers["Il n'y a pas d'accord pour l'instant"] == "Dmitri Peskov"
+    assert speakers["ouvert au dialogue"] == "Sergueï Lavrov"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "speaker"),
+    [
+        ("« Nous restons prêts au dialogue », selon Sergueï Lavrov.", "Sergueï Lavrov"),
+        ("« Nous restons prêts au dialogue », d'après Sergueï Lavrov.", "Sergueï Lavrov"),
+        ("Sergueï Lavrov estime que « le dialogue reste possible ».", "Sergueï Lavrov"),
+        ("« Le dialogue reste possible », a martelé Sergueï Lavrov.", "Sergueï Lavrov"),
+    ],
+)
+def test_selon_dapres_and_present_tense_verbs_name_the_speaker(sentence: str, speaker: str) -> None:
+    page = (
+        "Le chef de la diplomatie russe Sergueï Lavrov a rencontré jeudi à Genève son "
+        f"homologue américain Antony Blinken pour des pourparlers sur l'Ukraine.\n\n{sentence}\n"
+    )
+    assert [q.speaker for q in _summary_of(page).quotes] == [speaker]
+
+
+def test_french_event_kind_date_and_place_come_from_the_lead() -> None:
+    event = _summary_of(CALL).event
+    assert (event.kind, event.date) == ("phone_call", "mardi")
+    page = (
+        "Le président français Emmanuel Macron a rencontré le 3 mars 2023 à Pékin le "
+        "président chinois Xi Jinping lors d'une visite d'État de trois jours en Chine.\n"
+    )
+    event = _summary_of(page).event
+    assert (event.kind, event.date, event.location) == ("visit", "3 mars 2023", "Pékin")
+
+
+def test_french_outcomes_and_issues_are_source_sentences_with_french_cues() -> None:
+    summary = _summary_of(CALL)
+    assert [o.status for o in summary.outcomes] == ["disagreed"]
+    assert summary.outcomes[0].description.startswith("Les deux diplomates ne sont pas parvenus")
+    topics = {t for issue in summary.issues for t in issue.topic.split(", ")}
+    assert {"war in Ukraine", "sanctions", "detained citizens"} <= topics

@@ -16,12 +16,15 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
 
+from summarise.text.countries import FRENCH
 from summarise.text.names import RUN, RUN_AT_END, RUN_SRC, UPPER, classify
 from summarise.text.normalise import WORD, Normalised, normalise_with_offsets, plain
 from summarise.text.vocabulary import (
     ABBREVIATIONS,
     BETWEEN,
     CLAUSE_LINKS,
+    FRENCH_INVERTED,
+    FRENCH_TITLES,
     INVERTIBLE,
     LEADING_STOP,
     OBJECT_MARKERS,
@@ -44,6 +47,8 @@ _STATEMENT_BY = re.compile(
 _ACCORDING_TO = re.compile(
     r"\baccording\s+to\s+(?:an?\s+(?:statement|readout|report)\s+(?:from|by)\s+)?(?:the\s+)?"
     r"([^,.;\"·]{2,80})"
+    # French: "selon le porte-parole du Kremlin, Dmitri Peskov," (the name may follow).
+    rf"|\b(?:[Ss]elon|[Dd]['’]après)\s+([^,.;\"·]{{2,80}}(?:,\s+{RUN_SRC})?)"
 )
 
 
@@ -69,12 +74,32 @@ def _trie(words: list[str]) -> str:
     return emit(tree)
 
 
-_ROLE_SRC = _trie(list(ROLE_TITLES))
+# A French demonym may follow the title ("le secrétaire d'État américain Antony Blinken")
+# or its head word ("le ministre russe des Affaires étrangères"): both are titles.
+_DEMONYMS = [w for w in FRENCH if w.islower()]
+_DEMONYM_SRC = _trie(_DEMONYMS)
+_ROLE_SRC = _trie(
+    [
+        *ROLE_TITLES,
+        *(
+            f"{head} {demonym} {rest}"
+            for head, _, rest in (t.partition(" ") for t in FRENCH_TITLES if " " in t)
+            if head.islower()
+            for demonym in _DEMONYMS
+        ),
+    ]
+)
 ROLE_NAME = re.compile(
     rf"\b(?:(?i:former|deputy|acting|top|senior)\s+)?(?P<role>(?i:{_ROLE_SRC}))(?!\w)"
-    rf"(?:\s+(?P<prep>to|for|of|at)\s+(?:the\s+)?(?P<of>{RUN_SRC}))?,?\s+"
+    rf"(?:\s+(?P<adj>{_DEMONYM_SRC})(?!\w))?"
+    rf"(?:\s+(?P<prep>to|for|of|at|du|de la|de l['’]|des|de)\s*(?:the\s+)?(?P<of>{RUN_SRC}))?"
+    rf"(?:\s+(?P<adj2>{_DEMONYM_SRC})(?!\w))?,?\s+"
     rf"(?P<name>{RUN_SRC})"
 )
+TITLE_PHRASE = re.compile(
+    rf"(?i:le|la|l['’])\s*(?P<role>(?i:{_ROLE_SRC}))(?!\w)(?:\s+(?P<adj>{_DEMONYM_SRC})(?!\w))?"
+)
+"""A French title standing for its holder: 'le chef de la diplomatie russe'."""
 PRE_RUN = re.compile(rf"(?P<run>{RUN_SRC})(?:['’]s)?\.?\s+$")
 APPOSITIVE_ROLE = re.compile(
     r",\s+(?:the|a|an)\s+((?:[^,.;·\"]|\.(?!\s+[A-Z]|\s*$))+?)\s*(?:[,;]|\.(?=\s+[A-Z\"“]|\s*$))"
@@ -89,7 +114,8 @@ _OPENING_MARKS = frozenset("“„‟«〝")
 _CLOSING_MARKS = frozenset("”»〞")
 _MASK = "·"
 _PREPOSITION_GAP = re.compile(
-    r"\b(?:in|to|on|at|after|before|during|from|for|with|about|when|while|as)\b"
+    r"\b(?:in|to|on|at|after|before|during|from|for|with|about|when|while|as"
+    r"|lors|devant|après|avant|pendant|dans|pour|avec|en|à|au|aux|sur|depuis)\b"
 )
 _PARAGRAPH = re.compile(r"[^\n]*\S[^\n]*")
 _ALNUM = re.compile(r"[^\W_]")  # what str.isalnum is true of
@@ -229,7 +255,7 @@ class Document:
                     return self.resolve(subject, first)
         m = _ACCORDING_TO.search(masked, s0, s1)
         if m:
-            return _name_in_phrase(m.group(1))
+            return _name_in_phrase(m.group(1) or m.group(2))
         if verbs:
             return None
         return self._inherited(region)
@@ -251,6 +277,8 @@ class Document:
         """The subject of a reporting verb in sentence ``[s0, s1)``, or None."""
         masked = self.masked
         word = verb.group(0)
+        if word in FRENCH_INVERTED:  # "a-t-il ajouté": the pronoun in the verb
+            return Subject(word.split("-")[-1].split()[0], "pronoun", verb.start())
         if word in INVERTIBLE:
             before = masked[s0 : verb.start()].rstrip()
             if before.endswith((",", '"', "”", "’")):

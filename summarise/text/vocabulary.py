@@ -30,9 +30,43 @@ REPORTING_VERBS: tuple[str, ...] = (
 )  # fmt: skip
 """Verbs that introduce speech; their subject is the speaker."""
 
+# French reporting verbs: past participle and present, as "a déclaré", "déclare",
+# "a-t-il déclaré". Present forms that are also English words ("note") are left out.
+_FRENCH_SPEECH: tuple[tuple[str, str], ...] = (
+    ("déclaré", "déclare"), ("affirmé", "affirme"), ("dit", "dit"), ("ajouté", "ajoute"),
+    ("souligné", "souligne"), ("indiqué", "indique"), ("estimé", "estime"),
+    ("assuré", "assure"), ("expliqué", "explique"), ("martelé", "martèle"),
+    ("insisté", "insiste"), ("rappelé", "rappelle"), ("averti", "avertit"),
+    ("prévenu", "prévient"), ("annoncé", "annonce"), ("précisé", "précise"),
+    ("répondu", "répond"), ("confié", "confie"), ("déploré", "déplore"),
+    ("dénoncé", "dénonce"), ("jugé", "juge"), ("écrit", "écrit"), ("relevé", "relève"),
+    ("reconnu", "reconnaît"), ("lancé", "lance"), ("poursuivi", "poursuit"),
+)  # fmt: skip
+_FRENCH_NOT_PRESENT = frozenset({"juge", "lance", "dit"})  # nouns, or a past form too
+FRENCH_INVERTED: Final[frozenset[str]] = frozenset(
+    f"{aux}-t-{pronoun} {participle}" if aux == "a" else f"{aux}-{pronoun}s {participle}"
+    for participle, _ in _FRENCH_SPEECH
+    for aux in ("a", "ont")
+    for pronoun in ("il", "elle")
+)
+"""'a-t-il déclaré', 'ont-elles ajouté': the subject is the pronoun inside the verb."""
+FRENCH_REPORTING_VERBS: Final[tuple[str, ...]] = (
+    *sorted(FRENCH_INVERTED),
+    *(
+        f"{aux} {participle}"
+        for participle, _ in _FRENCH_SPEECH
+        for aux in ("a", "ont", "avait", "avaient")
+    ),
+    *(present for _, present in _FRENCH_SPEECH if present not in _FRENCH_NOT_PRESENT),
+)
+"""French verbs that introduce speech ("a déclaré", "estime"): read like the English."""
+REPORTING_VERBS = (*REPORTING_VERBS, *FRENCH_REPORTING_VERBS)
+
 PARTICIPLES = frozenset(v for v in REPORTING_VERBS if v.endswith("ing"))
 # Verbs that can come before their subject: '"...," said Joseph Pickerill'.
-INVERTIBLE = frozenset({"said", "says", "added", "adds", "noted", "asked", "wrote", "replied"})
+INVERTIBLE = frozenset({"said", "says", "added", "adds", "noted", "asked", "wrote", "replied"}) | {
+    v for v in FRENCH_REPORTING_VERBS if " " in v and v not in FRENCH_INVERTED
+}  # French puts the speaker after the quote: '« ... », a déclaré Antony Blinken'.
 
 ROLE_TITLES: tuple[str, ...] = (
     "Secretary of State", "Foreign Affairs Minister", "Minister of Foreign Affairs",
@@ -52,9 +86,22 @@ ROLE_TITLES: tuple[str, ...] = (
     "negotiator", "arms dealer", "star", "counterpart",
 )  # fmt: skip
 """Titles that come right before a name ("Foreign Minister Sergey Lavrov"); any case."""
+FRENCH_TITLES: Final[tuple[str, ...]] = (
+    "ministre des Affaires étrangères", "ministre de la Défense", "ministre de l'Intérieur",
+    "ministre de l'Économie", "ministre des Armées", "ministre", "Premier ministre",
+    "première ministre", "président", "présidente", "vice-président", "vice-présidente",
+    "chef de la diplomatie", "cheffe de la diplomatie", "chef de l'État", "cheffe de l'État",
+    "chef du gouvernement", "cheffe du gouvernement", "secrétaire d'État",
+    "secrétaire général", "secrétaire générale", "porte-parole", "ambassadeur",
+    "ambassadrice", "chancelier", "chancelière", "haut représentant",
+    "haute représentante", "conseiller", "conseillère", "envoyé spécial", "émissaire",
+    "négociateur", "négociatrice", "homologue", "dirigeant", "dirigeante", "roi", "reine",
+)  # fmt: skip
+"""French titles before a name ("le chef de la diplomatie russe, Sergueï Lavrov")."""
+ROLE_TITLES = (*ROLE_TITLES, *FRENCH_TITLES)
 
 # Titles that tell us someone is a person without being a role worth reporting.
-EVIDENCE_ONLY_TITLES = frozenset({"counterpart"})
+EVIDENCE_ONLY_TITLES = frozenset({"counterpart", "homologue"})
 
 # Words that, capitalised at the start of a name-like run, are not part of the name.
 LEADING_STOP = _wordset(
@@ -64,6 +111,9 @@ LEADING_STOP = _wordset(
     "we i his her their our my your there here what who which why how mr mrs ms dr former "
     "deputy acting vice first senior top new said says according asked now last next "
     "today yesterday tomorrow one two three both all some many"
+    # French (not "le", "la", "de": they are inside names, "Jean-Yves Le Drian").
+    " selon pour dans lors après avant depuis pendant il elle ils elles nous ce cette ces"
+    " mais et ainsi alors aussi les une un à"
 )
 TITLE_WORDS = _wordset(
     "secretary state minister ministers prime president foreign affairs defence defense "
@@ -71,6 +121,7 @@ TITLE_WORDS = _wordset(
     "leader chief envoy adviser advisor senator sen. rep. gen. general admiral governor "
     "mayor commissioner attorney director chairman chair ceo national security interior "
     "finance trade commerce treasury home high representative special counterpart"
+    " état etat"  # "secrétaire d'État", "porte-parole du département d'Etat Nicholas Burns"
 )
 ORG_WORDS = _wordset(
     "ministry ministries department council government parliament congress senate house "
@@ -82,6 +133,9 @@ ORG_WORDS = _wordset(
     "crisis revolution strait sea ocean gulf bay river lake island islands mountains "
     "region province state states republic kingdom empire federation city street square "
     "airport hall palace kremlin period day"
+    # French
+    " ministère ministères département gouvernement parlement assemblée conseil"
+    " commission agence organisation alliance parti armée banque fonds élysée elysée matignon"
 )
 # English months first: only these stop a name ("Marco Rubio", "Mai" are names, and a
 # name run is English text); the other languages are for datelines and dates in headers.
@@ -132,7 +186,9 @@ REGIONS = _wordset(
     "Africa Asia Europe Pacific Atlantic Arctic Antarctica Balkans Baltics Caucasus "
     "Caribbean Americas Eurasia Oceania Scandinavia Sahel Levant Mideast"
 )
-PRONOUNS = frozenset({"he", "she", "they", "i", "we"})
+# A capitalised French article before a title is no name ("Le porte-parole du Kremlin").
+FRENCH_ARTICLES = frozenset({"le", "la", "les", "l'", "l’", "un", "une"})
+PRONOUNS = frozenset({"he", "she", "they", "i", "we", "il", "elle", "ils", "elles"})
 # A name after one of these is an object ("told Lavrov", "with Blinken"), not a subject.
 OBJECT_MARKERS = _wordset(
     "with to by from for of at on in against about between among told telling tell tells "

@@ -41,7 +41,7 @@ from summarise.schema import (
     OutcomeStatus,
     Participant,
 )
-from summarise.text.countries import DEMONYMS, to_iso3
+from summarise.text.countries import DEMONYMS, FRENCH, to_iso3
 from summarise.text.names import RUN, classify, name_tokens, same_person
 from summarise.text.normalise import WORD
 from summarise.text.reader import (
@@ -49,10 +49,20 @@ from summarise.text.reader import (
     PRE_RUN,
     REPORTING_VERB,
     ROLE_NAME,
+    TITLE_PHRASE,
     Document,
+    QuoteRegion,
     analyse,
 )
-from summarise.text.vocabulary import ENGLISH_MONTHS, EVIDENCE_ONLY_TITLES, WEEKDAYS
+from summarise.text.vocabulary import (
+    ENGLISH_MONTHS,
+    EVIDENCE_ONLY_TITLES,
+    FRENCH_ARTICLES,
+    FRENCH_MONTHS,
+    FRENCH_WEEKDAYS,
+    REPORTING_VERBS,
+    WEEKDAYS,
+)
 
 # --- Cue tables (data) ------------------------------------------------------------------
 
@@ -67,40 +77,51 @@ NON_CONTENT = re.compile(
 
 EVENT_CUES: tuple[tuple[EventKind, tuple[str, ...]], ...] = (
     ("phone_call", (r"(?:phone|telephone|video) (?:call|conversation|talks?)",
-                    r"spoke by (?:tele)?phone", "rare call")),
-    ("summit", ("summit",)),
-    ("negotiation", (r"negotiat\w*", "peace talks")),
-    ("visit", (r"visit(?:s|ed|ing)?", "trip")),
+                    r"spoke by (?:tele)?phone", "rare call",
+                    r"(?:entretien|conversation|échange|appel) (?:téléphonique|en visioconférence)",
+                    r"(?:au|par) téléphone", "visioconférence")),
+    ("summit", ("summit", r"sommets?")),
+    ("negotiation", (r"negotiat\w*", "peace talks", r"négociations?", "pourparlers")),
+    ("visit", (r"visit(?:s|ed|ing)?", "trip", r"visites?", r"s['’]est rendue?")),
     ("meeting", ("met", r"meet(?:s|ing|ings)?", r"talks?", "talked", "sat down",
-                 r"discussions?", "chatted", "encounter", "sidelines", "margins")),
-    ("statement", ("statement", "interview", r"announce\w*")),
+                 r"discussions?", "chatted", "encounter", "sidelines", "margins",
+                 r"s['’]est entretenue?", r"se sont entretenus", r"a rencontré",
+                 r"ont rencontré", r"rencontres?", r"réunions?", r"en marge")),
+    ("statement", ("statement", "interview", r"announce\w*", "communiqué", "déclaration")),
 )  # fmt: skip
 """Event kinds and their cue words; ties go to the kind listed first."""
 
 TOPICS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("war in Ukraine", (r"Ukrain\w*", "Kyiv", "Crimea", "Donbas")),
-    ("nuclear arms control", ("nuclear", "arms control", "New START", "non-proliferation")),
-    ("detained citizens", ("detained", r"prisoners?", r"hostages?", "espionage")),
+    ("war in Ukraine", (r"Ukrain\w*", "Kyiv", "Crimea", "Donbas", "Kiev", "Crimée")),
+    ("nuclear arms control", ("nuclear", "arms control", "New START", "non-proliferation",
+                              r"nucléaires?", "non-prolifération")),
+    ("detained citizens", ("detained", r"prisoners?", r"hostages?", "espionage",
+                           r"détenus?", r"prisonniers?", r"otages?")),
     ("sanctions", (r"sanction\w*",)),
     ("Taiwan", (r"Taiwan\w*",)),
-    ("trade and the economy", ("trade", r"tariffs?", r"econom\w+")),
-    ("human rights", ("human rights",)),
+    ("trade and the economy", ("trade", r"tariffs?", r"econom\w+", "commerce extérieur",
+                               r"droits de douane", r"économi\w+")),
+    ("human rights", ("human rights", r"droits (?:de l['’]homme|humains)")),
     ("South China Sea", ("South China Sea",)),
     ("fentanyl and opioids", ("fentanyl", r"opioid\w*")),
     ("NATO", ("NATO",)),
-    ("Syria", (r"Syria\w*",)),
+    ("Syria", (r"Syria\w*", r"Syrie\w*")),
     ("the Arctic", ("Arctic",)),
-    ("terrorism", (r"terror\w*", "attack on")),
-    ("energy and food security", ("energy", "food security")),
+    ("terrorism", (r"terror\w*", "attack on", r"terroris\w*")),
+    ("energy and food security", ("energy", "food security", "énergie",
+                                  "sécurité alimentaire")),
     ("cyber attacks", (r"hack\w*", r"cyber\w*")),
-    ("military deployments", (r"troops?", "military contingent", r"deploy\w*", "battle group")),
-    ("peace talks", (r"peace (?:talks|plan|process|deal)", r"cease-?fire", r"negotiations?")),
+    ("military deployments", (r"troops?", "military contingent", r"deploy\w*", "battle group",
+                              r"troupes?", r"déploi\w*")),
+    ("peace talks", (r"peace (?:talks|plan|process|deal)", r"cease-?fire", r"negotiations?",
+                     r"cessez-le-feu", r"(?:plan|processus|accord) de paix", r"négociations?")),
     ("Middle East", (r"Israel\w*", "Gaza", r"Iran\w*", r"Palestin\w*")),
     ("Korean peninsula", (r"North Korea\w*", "Pyongyang")),
-    ("climate", ("climate",)),
-    ("migration", (r"migra\w+", r"refugees?")),
-    ("invitation to visit", ("invitation", "invited")),
-    ("joint declaration", (r"communiqu[eé]", "declaration", "joint statement", "consensus")),
+    ("climate", ("climate", "climat")),
+    ("migration", (r"migra\w+", r"refugees?", r"réfugiés?")),
+    ("invitation to visit", ("invitation", "invited", r"invitée?s?")),
+    ("joint declaration", (r"communiqu[eé]", "declaration", "joint statement", "consensus",
+                           "déclaration commune")),
     ("diplomatic relations", ("relations", "ties", "dialogue", r"re-engage\w*",
                               r"lines of (?:high-level )?communication")),
 )  # fmt: skip
@@ -110,16 +131,23 @@ OUTCOME_CUES: tuple[tuple[OutcomeStatus, tuple[str, ...]], ...] = (
     ("no_progress", (r"no (?:sign|indication) of (?:any )?(?:progress|movement|breakthrough)",
                      r"no (?:major |significant )?(?:progress|breakthroughs?)",
                      "inconclusive", "failed to overcome",
-                     r"no (?:final )?(?:deal|agreement) (?:was|has been) reached")),
+                     r"no (?:final )?(?:deal|agreement) (?:was|has been) reached",
+                     r"(?:aucun|sans) (?:progrès|avancée)", r"aucune avancée")),
     ("disagreed", (r"unable to (?:reach|agree|forge)", r"fail(?:ed|ure) to (?:reach|achieve|agree)",
                    r"could not (?:reconcile|agree)", "objected", "refused", "disagreed",
-                   "at odds", "collapsed", "rebuffed")),
+                   "at odds", "collapsed", "rebuffed",
+                   r"(?:ne|n['’])\s*(?:sont|est|ont) pas (?:parvenue?s?|réussi)", "désaccord",
+                   r"ont refusé", r"a refusé", r"a rejeté")),
     ("agreed", ("agreed", "agreement", "signed", r"deal (?:was )?reached",
-                r"to continue (?:the )?talks", r"secured? a")),
+                r"to continue (?:the )?talks", r"secured? a",
+                r"(?:sont|ont) convenus?", r"se sont mis d['’]accord", r"ont signé",
+                r"accord (?:a été )?conclu", r"(?:un|l['’]) accord")),
     ("pending", ("waiting for", "yet to", r"haven['’]t yet", "not yet",
-                 r"will (?:meet|visit|hold|continue)", "planned", "proposed")),
+                 r"will (?:meet|visit|hold|continue)", "planned", "proposed",
+                 r"pas encore", r"devraient", r"se reverront", r"prévue?s?")),
     ("announced", ("announced", "invitation", "extended", "banned", "confirmed", "imposed",
-                   r"ready (?:to|for)", "open to", r"(?:offered|expressed) condolences")),
+                   r"ready (?:to|for)", "open to", r"(?:offered|expressed) condolences",
+                   r"(?:a|ont) annoncé", r"(?:a|ont) confirmé", r"prêts? à")),
 )  # fmt: skip
 """Outcome statuses and the words that show a sentence reports one; first match wins."""
 
@@ -164,7 +192,20 @@ _WEEKDAY = re.compile(
     + "|".join(d.capitalize() for d in WEEKDAYS)
     + r")\b|\b(?:yesterday|today)\b"
 )
-_IN_PLACE = re.compile(r"\bin\s+(?:the\s+)?(" + RUN.pattern + r")(?:,\s+(" + RUN.pattern + r"))?")
+# French: "le 3 mars 2023", "mardi 12 septembre", "1er juin"; weekdays are not capitalised.
+_FRENCH_DATE = re.compile(
+    r"\b(?:(?:"
+    + "|".join(FRENCH_WEEKDAYS)
+    + r")\s+)?\d{1,2}(?:er)?\s+(?:"
+    + "|".join(FRENCH_MONTHS)
+    + r")(?:\s+\d{4})?\b"
+)
+_FRENCH_WEEKDAY = re.compile(
+    r"\b(?:" + "|".join(FRENCH_WEEKDAYS) + r")(?:\s+(?:dernier|prochain))?\b|\bhier\b"
+)
+_IN_PLACE = re.compile(
+    r"\b(?:in|à)\s+(?:the\s+)?(" + RUN.pattern + r")(?:,\s+(" + RUN.pattern + r"))?"
+)
 _LETTERS = re.compile(r"[^\W\d_]{3,}")
 
 
@@ -282,7 +323,10 @@ def _people(reading: _Reading) -> list[_Person]:
             if subject is not None and subject.kind == "person":
                 add(subject.text, subject.start, "speaker")
 
+    first_event = reading.event_words[0] if reading.event_words else set()
     for person in found.values():
+        if " " in person.name and person.surname in first_event:
+            person.evidence.add("lead")  # named in full in the sentence saying what happened
         if " " in person.name and person.surname in singles:
             person.evidence.add("surname")
         if (
@@ -311,9 +355,20 @@ def _take_role(person: _Person, m: re.Match[str], masked: str, p0: int) -> None:
         affiliation = of
     pre = PRE_RUN.search(masked, max(p0, m.start() - 60), m.start())
     prefix = ""
+    if pre is not None and pre.group("run").lower() in FRENCH_ARTICLES:
+        pre = None
+    # French puts the demonym after the title or inside it: "le chef de la diplomatie
+    # russe", "le ministre russe des Affaires étrangères".
+    demonym = (
+        m.group("adj")
+        or m.group("adj2")
+        or next((w for w in role.split() if w in FRENCH and w.islower()), None)
+    )
+    if demonym:
+        country = to_iso3(demonym)
     if pre is not None:
         run = pre.group("run")
-        country = to_iso3(run) or to_iso3(run.split()[0])
+        country = country or to_iso3(run) or to_iso3(run.split()[0])
         named = classify(run)
         if named is not None and named[0] == "org":
             affiliation = affiliation or named[1]
@@ -334,6 +389,8 @@ def _take_appositive(person: _Person, masked: str, pos: int) -> None:
     if person.role is not None:
         return
     m = APPOSITIVE_ROLE.match(masked, pos)
+    if m and m.group(0).split()[1] == "a" and f"a {m.group(1).split()[0]}" in REPORTING_VERBS:
+        return  # '..., a annoncé l'Elysée': a French verb, not "a" role
     if m and "·" not in m.group(1):
         person.role = _cap(m.group(1))
         if person.country is None:
@@ -369,7 +426,7 @@ def _merge(found: dict[str, _Person]) -> list[_Person]:
             _fold_into(target[0], person)
         elif not target:
             people.append(person)
-    keep = [p for p in people if p.evidence & {"role", "speaker", "surname"}]
+    keep = [p for p in people if p.evidence & {"role", "speaker", "surname", "lead"}]
     return sorted(keep, key=lambda p: p.first)
 
 
@@ -388,6 +445,42 @@ def _cap(text: str) -> str:
 def _present(person: _Person, reading: _Reading) -> bool:
     """In the lead, in a sentence about the event: took part rather than only mentioned."""
     return any(person.surname in words for words in reading.event_words)
+
+
+# '« ... », a indiqué le chef de la diplomatie russe': French names a speaker by title.
+_FRENCH_VERB_AFTER = re.compile(
+    r"[\s»\"”’·]*,\s*(?:a|ont)\s+[^\W\d_]+\s+(?=(?:le|la|l['’]|cette|ce)\b)"
+)
+_NOUN_PHRASE = re.compile(
+    r"(?:le|la|l['’]|cette|ce)\s*[^\W\d_](?:(?!\s(?:à|aux?|lors|devant|dans|en|pour)\s)"
+    r"[^,.;:·«»\"”\n]){2,60}"
+)
+
+
+def _titled_speaker(doc: Document, region: QuoteRegion, people: list[_Person]) -> str | None:
+    """The speaker a French source names by title after the quote: the one person with
+    that title (or that country), else the phrase as written ("la présidence française")."""
+    masked = doc.masked
+    m = _FRENCH_VERB_AFTER.match(masked, region.end)
+    s0 = doc.sentences[doc.sentence_at(region.open)][0]
+    before = [  # 'Le président ukrainien avait déclaré ... « ... »'
+        t
+        for t in TITLE_PHRASE.finditer(masked, s0, region.open)
+        if REPORTING_VERB.match(masked, t.end() + 1)
+    ]
+    titled = TITLE_PHRASE.match(masked, m.end()) if m else (before[-1] if before else None)
+    if titled is not None:
+        code = to_iso3(titled.group("adj") or "")
+        head = titled.group("role").split()[0].lower()
+        holders = [
+            p
+            for p in people
+            if p.role and (p.country == code if code else p.role.lower().startswith(head))
+        ]
+        if len(holders) == 1:
+            return holders[0].name
+    phrase = _NOUN_PHRASE.match(masked, m.end()) if m else None
+    return phrase.group(0).strip() if phrase else None
 
 
 def _speaker_name(speaker: str | None, people: list[_Person]) -> str | None:
@@ -418,9 +511,8 @@ def extract(article: CleanArticle) -> ModelSummary:
         text = doc.text[region.start : region.end].rstrip(",;: ")
         if not _LETTERS.search(text) or len(text) > QUOTE:
             continue
-        quotes.append(
-            ModelQuote(speaker=_cap_opt(_speaker_name(doc.speaker(region), people)), text=text)
-        )
+        speaker = doc.speaker(region) or _titled_speaker(doc, region, people)
+        quotes.append(ModelQuote(speaker=_cap_opt(_speaker_name(speaker, people)), text=text))
         if len(quotes) == MAX_QUOTES:
             break
 
@@ -479,7 +571,12 @@ def _event(reading: _Reading) -> Event:
         if not _ANY_EVENT.search(sentence):
             continue
         if when is None:
-            m = _EXPLICIT_DATE.search(sentence) or _WEEKDAY.search(sentence)
+            m = (
+                _EXPLICIT_DATE.search(sentence)
+                or _FRENCH_DATE.search(sentence)
+                or _WEEKDAY.search(sentence)
+                or _FRENCH_WEEKDAY.search(sentence)
+            )
             when = m.group(0) if m else None
         if where is None and kind != "phone_call":
             where = _place(sentence)

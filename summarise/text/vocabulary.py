@@ -98,7 +98,19 @@ FRENCH_TITLES: Final[tuple[str, ...]] = (
     "négociateur", "négociatrice", "homologue", "dirigeant", "dirigeante", "roi", "reine",
 )  # fmt: skip
 """French titles before a name ("le chef de la diplomatie russe, Sergueï Lavrov")."""
-ROLE_TITLES = (*ROLE_TITLES, *FRENCH_TITLES)
+# As printed: curly apostrophes, and capitals without their accent ("secrétaire d’Etat").
+_PRINTED_TITLES = tuple(
+    dict.fromkeys(
+        variant
+        for title in FRENCH_TITLES
+        for apostrophe in ("'", "’")
+        for variant in (
+            title.replace("'", apostrophe),
+            title.replace("'", apostrophe).replace("É", "E"),
+        )
+    )
+)
+ROLE_TITLES = (*ROLE_TITLES, *_PRINTED_TITLES)
 
 # Titles that tell us someone is a person without being a role worth reporting.
 EVIDENCE_ONLY_TITLES = frozenset({"counterpart", "homologue"})
@@ -113,7 +125,7 @@ LEADING_STOP = _wordset(
     "today yesterday tomorrow one two three both all some many"
     # French (not "le", "la", "de": they are inside names, "Jean-Yves Le Drian").
     " selon pour dans lors après avant depuis pendant il elle ils elles nous ce cette ces"
-    " mais et ainsi alors aussi les une un à"
+    " mais et ainsi alors aussi les une un à m. mme mlle"
 )
 TITLE_WORDS = _wordset(
     "secretary state minister ministers prime president foreign affairs defence defense "

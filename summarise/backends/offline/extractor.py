@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from summarise.backends.offline import french
 from summarise.clean import CleanArticle
 from summarise.schema import (
     LONG,
@@ -49,17 +50,13 @@ from summarise.text.reader import (
     PRE_RUN,
     REPORTING_VERB,
     ROLE_NAME,
-    TITLE_PHRASE,
     Document,
-    QuoteRegion,
     analyse,
 )
 from summarise.text.vocabulary import (
     ENGLISH_MONTHS,
     EVIDENCE_ONLY_TITLES,
     FRENCH_ARTICLES,
-    FRENCH_MONTHS,
-    FRENCH_WEEKDAYS,
     REPORTING_VERBS,
     WEEKDAYS,
 )
@@ -77,51 +74,40 @@ NON_CONTENT = re.compile(
 
 EVENT_CUES: tuple[tuple[EventKind, tuple[str, ...]], ...] = (
     ("phone_call", (r"(?:phone|telephone|video) (?:call|conversation|talks?)",
-                    r"spoke by (?:tele)?phone", "rare call",
-                    r"(?:entretien|conversation|échange|appel) (?:téléphonique|en visioconférence)",
-                    r"(?:au|par) téléphone", "visioconférence")),
-    ("summit", ("summit", r"sommets?")),
-    ("negotiation", (r"negotiat\w*", "peace talks", r"négociations?", "pourparlers")),
-    ("visit", (r"visit(?:s|ed|ing)?", "trip", r"visites?", r"s['’]est rendue?")),
+                    r"spoke by (?:tele)?phone", "rare call")),
+    ("summit", ("summit",)),
+    ("negotiation", (r"negotiat\w*", "peace talks")),
+    ("visit", (r"visit(?:s|ed|ing)?", "trip")),
     ("meeting", ("met", r"meet(?:s|ing|ings)?", r"talks?", "talked", "sat down",
-                 r"discussions?", "chatted", "encounter", "sidelines", "margins",
-                 r"s['’]est entretenue?", r"se sont entretenus", r"a rencontré",
-                 r"ont rencontré", r"rencontres?", r"réunions?", r"en marge")),
-    ("statement", ("statement", "interview", r"announce\w*", "communiqué", "déclaration")),
+                 r"discussions?", "chatted", "encounter", "sidelines", "margins")),
+    ("statement", ("statement", "interview", r"announce\w*")),
 )  # fmt: skip
 """Event kinds and their cue words; ties go to the kind listed first."""
 
 TOPICS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("war in Ukraine", (r"Ukrain\w*", "Kyiv", "Crimea", "Donbas", "Kiev", "Crimée")),
-    ("nuclear arms control", ("nuclear", "arms control", "New START", "non-proliferation",
-                              r"nucléaires?", "non-prolifération")),
-    ("detained citizens", ("detained", r"prisoners?", r"hostages?", "espionage",
-                           r"détenus?", r"prisonniers?", r"otages?")),
+    ("war in Ukraine", (r"Ukrain\w*", "Kyiv", "Crimea", "Donbas")),
+    ("nuclear arms control", ("nuclear", "arms control", "New START", "non-proliferation")),
+    ("detained citizens", ("detained", r"prisoners?", r"hostages?", "espionage")),
     ("sanctions", (r"sanction\w*",)),
     ("Taiwan", (r"Taiwan\w*",)),
-    ("trade and the economy", ("trade", r"tariffs?", r"econom\w+", "commerce extérieur",
-                               r"droits de douane", r"économi\w+")),
-    ("human rights", ("human rights", r"droits (?:de l['’]homme|humains)")),
+    ("trade and the economy", ("trade", r"tariffs?", r"econom\w+")),
+    ("human rights", ("human rights",)),
     ("South China Sea", ("South China Sea",)),
     ("fentanyl and opioids", ("fentanyl", r"opioid\w*")),
     ("NATO", ("NATO",)),
-    ("Syria", (r"Syria\w*", r"Syrie\w*")),
+    ("Syria", (r"Syria\w*",)),
     ("the Arctic", ("Arctic",)),
-    ("terrorism", (r"terror\w*", "attack on", r"terroris\w*")),
-    ("energy and food security", ("energy", "food security", "énergie",
-                                  "sécurité alimentaire")),
+    ("terrorism", (r"terror\w*", "attack on")),
+    ("energy and food security", ("energy", "food security")),
     ("cyber attacks", (r"hack\w*", r"cyber\w*")),
-    ("military deployments", (r"troops?", "military contingent", r"deploy\w*", "battle group",
-                              r"troupes?", r"déploi\w*")),
-    ("peace talks", (r"peace (?:talks|plan|process|deal)", r"cease-?fire", r"negotiations?",
-                     r"cessez-le-feu", r"(?:plan|processus|accord) de paix", r"négociations?")),
+    ("military deployments", (r"troops?", "military contingent", r"deploy\w*", "battle group")),
+    ("peace talks", (r"peace (?:talks|plan|process|deal)", r"cease-?fire", r"negotiations?")),
     ("Middle East", (r"Israel\w*", "Gaza", r"Iran\w*", r"Palestin\w*")),
     ("Korean peninsula", (r"North Korea\w*", "Pyongyang")),
-    ("climate", ("climate", "climat")),
-    ("migration", (r"migra\w+", r"refugees?", r"réfugiés?")),
-    ("invitation to visit", ("invitation", "invited", r"invitée?s?")),
-    ("joint declaration", (r"communiqu[eé]", "declaration", "joint statement", "consensus",
-                           "déclaration commune")),
+    ("climate", ("climate",)),
+    ("migration", (r"migra\w+", r"refugees?")),
+    ("invitation to visit", ("invitation", "invited")),
+    ("joint declaration", (r"communiqu[eé]", "declaration", "joint statement", "consensus")),
     ("diplomatic relations", ("relations", "ties", "dialogue", r"re-engage\w*",
                               r"lines of (?:high-level )?communication")),
 )  # fmt: skip
@@ -131,25 +117,23 @@ OUTCOME_CUES: tuple[tuple[OutcomeStatus, tuple[str, ...]], ...] = (
     ("no_progress", (r"no (?:sign|indication) of (?:any )?(?:progress|movement|breakthrough)",
                      r"no (?:major |significant )?(?:progress|breakthroughs?)",
                      "inconclusive", "failed to overcome",
-                     r"no (?:final )?(?:deal|agreement) (?:was|has been) reached",
-                     r"(?:aucun|sans) (?:progrès|avancée)", r"aucune avancée")),
+                     r"no (?:final )?(?:deal|agreement) (?:was|has been) reached")),
     ("disagreed", (r"unable to (?:reach|agree|forge)", r"fail(?:ed|ure) to (?:reach|achieve|agree)",
                    r"could not (?:reconcile|agree)", "objected", "refused", "disagreed",
-                   "at odds", "collapsed", "rebuffed",
-                   r"(?:ne|n['’])\s*(?:sont|est|ont) pas (?:parvenue?s?|réussi)", "désaccord",
-                   r"ont refusé", r"a refusé", r"a rejeté")),
+                   "at odds", "collapsed", "rebuffed")),
     ("agreed", ("agreed", "agreement", "signed", r"deal (?:was )?reached",
-                r"to continue (?:the )?talks", r"secured? a",
-                r"(?:sont|ont) convenus?", r"se sont mis d['’]accord", r"ont signé",
-                r"accord (?:a été )?conclu", r"(?:un|l['’]) accord")),
+                r"to continue (?:the )?talks", r"secured? a")),
     ("pending", ("waiting for", "yet to", r"haven['’]t yet", "not yet",
-                 r"will (?:meet|visit|hold|continue)", "planned", "proposed",
-                 r"pas encore", r"devraient", r"se reverront", r"prévue?s?")),
+                 r"will (?:meet|visit|hold|continue)", "planned", "proposed")),
     ("announced", ("announced", "invitation", "extended", "banned", "confirmed", "imposed",
-                   r"ready (?:to|for)", "open to", r"(?:offered|expressed) condolences",
-                   r"(?:a|ont) annoncé", r"(?:a|ont) confirmé", r"prêts? à")),
+                   r"ready (?:to|for)", "open to", r"(?:offered|expressed) condolences")),
 )  # fmt: skip
 """Outcome statuses and the words that show a sentence reports one; first match wins."""
+
+# French cue words join each label's English ones (same labels, same order).
+EVENT_CUES = french.joined(EVENT_CUES, french.EVENT_CUES)
+TOPICS = french.joined(TOPICS, french.TOPICS)
+OUTCOME_CUES = french.joined(OUTCOME_CUES, french.OUTCOME_CUES)
 
 LEAD_PARAGRAPHS = 3
 """How many substantial paragraphs count as the lead (what happened, when, where)."""
@@ -191,17 +175,6 @@ _WEEKDAY = re.compile(
     r"\b(?:(?:last|this|next)\s+)?(?:"
     + "|".join(d.capitalize() for d in WEEKDAYS)
     + r")\b|\b(?:yesterday|today)\b"
-)
-# French: "le 3 mars 2023", "mardi 12 septembre", "1er juin"; weekdays are not capitalised.
-_FRENCH_DATE = re.compile(
-    r"\b(?:(?:"
-    + "|".join(FRENCH_WEEKDAYS)
-    + r")\s+)?\d{1,2}(?:er)?\s+(?:"
-    + "|".join(FRENCH_MONTHS)
-    + r")(?:\s+\d{4})?\b"
-)
-_FRENCH_WEEKDAY = re.compile(
-    r"\b(?:" + "|".join(FRENCH_WEEKDAYS) + r")(?:\s+(?:dernier|prochain))?\b|\bhier\b"
 )
 _IN_PLACE = re.compile(
     r"\b(?:in|à)\s+(?:the\s+)?(" + RUN.pattern + r")(?:,\s+(" + RUN.pattern + r"))?"
@@ -447,42 +420,6 @@ def _present(person: _Person, reading: _Reading) -> bool:
     return any(person.surname in words for words in reading.event_words)
 
 
-# '« ... », a indiqué le chef de la diplomatie russe': French names a speaker by title.
-_FRENCH_VERB_AFTER = re.compile(
-    r"[\s»\"”’·]*,\s*(?:a|ont)\s+[^\W\d_]+\s+(?=(?:le|la|l['’]|cette|ce)\b)"
-)
-_NOUN_PHRASE = re.compile(
-    r"(?:le|la|l['’]|cette|ce)\s*[^\W\d_](?:(?!\s(?:à|aux?|lors|devant|dans|en|pour)\s)"
-    r"[^,.;:·«»\"”\n]){2,60}"
-)
-
-
-def _titled_speaker(doc: Document, region: QuoteRegion, people: list[_Person]) -> str | None:
-    """The speaker a French source names by title after the quote: the one person with
-    that title (or that country), else the phrase as written ("la présidence française")."""
-    masked = doc.masked
-    m = _FRENCH_VERB_AFTER.match(masked, region.end)
-    s0 = doc.sentences[doc.sentence_at(region.open)][0]
-    before = [  # 'Le président ukrainien avait déclaré ... « ... »'
-        t
-        for t in TITLE_PHRASE.finditer(masked, s0, region.open)
-        if REPORTING_VERB.match(masked, t.end() + 1)
-    ]
-    titled = TITLE_PHRASE.match(masked, m.end()) if m else (before[-1] if before else None)
-    if titled is not None:
-        code = to_iso3(titled.group("adj") or "")
-        head = titled.group("role").split()[0].lower()
-        holders = [
-            p
-            for p in people
-            if p.role and (p.country == code if code else p.role.lower().startswith(head))
-        ]
-        if len(holders) == 1:
-            return holders[0].name
-    phrase = _NOUN_PHRASE.match(masked, m.end()) if m else None
-    return phrase.group(0).strip() if phrase else None
-
-
 def _speaker_name(speaker: str | None, people: list[_Person]) -> str | None:
     """The attributed name as a participant's full name when it is unambiguous."""
     if speaker is None:
@@ -511,7 +448,7 @@ def extract(article: CleanArticle) -> ModelSummary:
         text = doc.text[region.start : region.end].rstrip(",;: ")
         if not _LETTERS.search(text) or len(text) > QUOTE:
             continue
-        speaker = doc.speaker(region) or _titled_speaker(doc, region, people)
+        speaker = doc.speaker(region) or french.titled_speaker(doc, region, people)
         quotes.append(ModelQuote(speaker=_cap_opt(_speaker_name(speaker, people)), text=text))
         if len(quotes) == MAX_QUOTES:
             break
@@ -573,9 +510,9 @@ def _event(reading: _Reading) -> Event:
         if when is None:
             m = (
                 _EXPLICIT_DATE.search(sentence)
-                or _FRENCH_DATE.search(sentence)
+                or french.DATE.search(sentence)
                 or _WEEKDAY.search(sentence)
-                or _FRENCH_WEEKDAY.search(sentence)
+                or french.WEEKDAY.search(sentence)
             )
             when = m.group(0) if m else None
         if where is None and kind != "phone_call":

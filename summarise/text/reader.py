@@ -78,16 +78,11 @@ def _trie(words: list[str]) -> str:
 # or its head word ("le ministre russe des Affaires étrangères"): both are titles.
 _DEMONYMS = [w for w in FRENCH if w.islower()]
 _DEMONYM_SRC = _trie(_DEMONYMS)
-_ROLE_SRC = _trie(
-    [
-        *ROLE_TITLES,
-        *(
-            f"{head} {demonym} {rest}"
-            for head, _, rest in (t.partition(" ") for t in FRENCH_TITLES if " " in t)
-            if head.islower()
-            for demonym in _DEMONYMS
-        ),
-    ]
+_SPLIT_TITLES = [t.partition(" ") for t in FRENCH_TITLES if " " in t and t[0].islower()]
+_ROLE_SRC = (
+    _trie(list(ROLE_TITLES))
+    + rf"|(?:{_trie([h for h, _, _ in _SPLIT_TITLES])})\s+(?:{_DEMONYM_SRC})"
+    + rf"\s+(?:{_trie([r for _, _, r in _SPLIT_TITLES])})"
 )
 ROLE_NAME = re.compile(
     rf"\b(?:(?i:former|deputy|acting|top|senior)\s+)?(?P<role>(?i:{_ROLE_SRC}))(?!\w)"

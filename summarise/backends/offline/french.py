@@ -52,13 +52,18 @@ TOPICS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )  # fmt: skip
 
 OUTCOME_CUES: tuple[tuple[OutcomeStatus, tuple[str, ...]], ...] = (
-    ("no_progress", (r"(?:aucun|sans) (?:progrès|avancée)", r"aucune avancée")),
+    ("no_progress", (r"(?:aucun|sans) (?:progrès|avancée)", r"aucune avancée",
+                     r"(?:rien|aucune information) n['’]a (?:encore )?filtré")),
     ("disagreed", (r"(?:ne|n['’])\s*(?:sont|est|ont) pas (?:parvenue?s?|réussi)", "désaccord",
                    r"ont refusé", r"a refusé", r"a rejeté")),
     ("agreed", (r"(?:sont|ont) convenus?", r"se sont mis d['’]accord", r"ont signé",
                 r"accord (?:a été )?conclu", r"(?:un|l['’]) accord")),
-    ("pending", (r"pas encore", r"devraient", r"se reverront", r"prévue?s?")),
-    ("announced", (r"(?:a|ont) annoncé", r"(?:a|ont) confirmé", r"prêts? à")),
+    ("pending", (r"pas encore", r"devraient", r"se reverront", r"prévue?s?",
+                 r"prévo(?:it|ient|yons) de", r"(?:doit|devrait) se rendre",
+                 r"(?:trop |encore )*(?:tôt|précoce) pour", r"nous nous attendons à",
+                 r"prochaine visite", r"prépare(?:r|ra)? (?:la|une) visite")),
+    ("announced", (r"(?:a|ont) annoncé", r"(?:a|ont) confirmé", r"prêts? à",
+                   r"s['’]engagen?t? à", r"(?:sommes|sont|est) déterminée?s? à", r"a demandé")),
 )  # fmt: skip
 
 L = TypeVar("L", bound=str)

@@ -48,7 +48,8 @@ TOPICS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("climate", ("climat",)),
     ("migration", (r"réfugiés?",)),
     ("invitation to visit", (r"invitée?s?",)),
-    ("joint declaration", ("déclaration commune",)),
+    ("NATO", ("OTAN", "Alliance atlantique")),
+    ("joint declaration", ("déclaration commune", "déclaration conjointe", "communiqué conjoint")),
 )  # fmt: skip
 
 OUTCOME_CUES: tuple[tuple[OutcomeStatus, tuple[str, ...]], ...] = (

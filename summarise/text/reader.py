@@ -49,6 +49,7 @@ _ACCORDING_TO = re.compile(
     r"([^,.;\"·]{2,80})"
     # French: "selon le porte-parole du Kremlin, Dmitri Peskov," (the name may follow).
     rf"|\b(?:[Ss]elon|[Dd]['’]après)\s+([^,.;\"·]{{2,80}}(?:,\s+{RUN_SRC})?)"
+    rf"|\bPour\s+({RUN_SRC}),"  # "Pour Sergueï Lavrov, « ... »"
 )
 
 
@@ -250,7 +251,7 @@ class Document:
                     return self.resolve(subject, first)
         m = _ACCORDING_TO.search(masked, s0, s1)
         if m:
-            return _name_in_phrase(m.group(1) or m.group(2))
+            return _name_in_phrase(m.group(1) or m.group(2) or m.group(3))
         if verbs:
             return None
         return self._inherited(region)

@@ -172,6 +172,7 @@ def test_french_quotes_are_attributed_by_french_reporting_verbs() -> None:
         ("« Nous restons prêts au dialogue », d'après Sergueï Lavrov.", "Sergueï Lavrov"),
         ("Sergueï Lavrov estime que « le dialogue reste possible ».", "Sergueï Lavrov"),
         ("Pour Sergueï Lavrov, « le dialogue reste possible ».", "Sergueï Lavrov"),
+        ("« Le dialogue reste possible », a également déclaré Antony Blinken.", "Antony Blinken"),
         ("« Le dialogue reste possible », a martelé Sergueï Lavrov.", "Sergueï Lavrov"),
     ],
 )

@@ -24,7 +24,9 @@ from summarise.text.vocabulary import (
     BETWEEN,
     CLAUSE_LINKS,
     FRENCH_INVERTED,
+    FRENCH_PARTICIPLES,
     FRENCH_TITLES,
+    FRENCH_VERB_ADVERBS,
     INVERTIBLE,
     LEADING_STOP,
     OBJECT_MARKERS,
@@ -36,9 +38,12 @@ from summarise.text.vocabulary import (
 
 # --- Regexes (compiled once) ------------------------------------------------------------
 
+_FRENCH_ADVERB = "|".join(FRENCH_VERB_ADVERBS)
 REPORTING_VERB = re.compile(
-    r"\b(?:" + "|".join(sorted(REPORTING_VERBS, key=len, reverse=True)) + r"|issued a statement)\b"
+    r"\b(?:" + "|".join(sorted(REPORTING_VERBS, key=len, reverse=True)) + r"|issued a statement"
+    rf"|(?:a|ont|avait|avaient)(?:,?\s+(?:{_FRENCH_ADVERB}),?)+\s+(?:{'|'.join(FRENCH_PARTICIPLES)}))\b"
 )
+_ADVERB_IN_VERB = re.compile(rf",?\s+(?:{_FRENCH_ADVERB}),?(?=\s)")
 _QUOTED_AS = re.compile(rf"\bquoted\s+(?:the\s+)?({RUN_SRC})\s+as\b")
 _STATEMENT_BY = re.compile(
     r"\b(?:statement|readout|communiqu[eé])\s+(?:issued\s+)?(?:by|from)\s+(?:the\s+)?"
@@ -272,7 +277,7 @@ class Document:
     def subject_of(self, verb: re.Match[str], s0: int, s1: int) -> Subject | None:
         """The subject of a reporting verb in sentence ``[s0, s1)``, or None."""
         masked = self.masked
-        word = verb.group(0)
+        word = _ADVERB_IN_VERB.sub("", verb.group(0))  # "a également dit" is "a dit"
         if word in FRENCH_INVERTED:  # "a-t-il ajouté": the pronoun in the verb
             return Subject(word.split("-")[-1].split()[0], "pronoun", verb.start())
         if word in INVERTIBLE:

@@ -60,6 +60,13 @@ FRENCH_REPORTING_VERBS: Final[tuple[str, ...]] = (
     *(present for _, present in _FRENCH_SPEECH if present not in _FRENCH_NOT_PRESENT),
 )
 """French verbs that introduce speech ("a déclaré", "estime"): read like the English."""
+FRENCH_PARTICIPLES: Final[tuple[str, ...]] = tuple(p for p, _ in _FRENCH_SPEECH)
+# Adverbs French puts inside a compound verb: "a également souligné", "a cependant précisé".
+FRENCH_VERB_ADVERBS: Final[tuple[str, ...]] = (
+    "également", "aussi", "encore", "cependant", "toutefois", "notamment", "ensuite",
+    "enfin", "pourtant", "néanmoins", "déjà", "d'ailleurs", "d’ailleurs", "par ailleurs",
+    "alors", "plus tard", "de son côté",
+)  # fmt: skip
 REPORTING_VERBS = (*REPORTING_VERBS, *FRENCH_REPORTING_VERBS)
 
 PARTICIPLES = frozenset(v for v in REPORTING_VERBS if v.endswith("ing"))

@@ -304,6 +304,8 @@ class WarningCode(StrEnum):
                                          summarised in parts, their answers merged
     extractive              backends     issues and outcomes are source sentences chosen by
                                          the offline extractor, not a model's summary
+    language_unsupported    backends     the offline extractor reads English and French;
+                                         the article looks like another language
     ======================  ===========  ==================================================
     """
 
@@ -325,6 +327,7 @@ class WarningCode(StrEnum):
     article_truncated = "article_truncated"
     article_split = "article_split"
     extractive = "extractive"
+    language_unsupported = "language_unsupported"
 
 
 class RecordWarning(BaseModel):

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from summarise.clean import CleanArticle, CleanError, clean, decode, explain
+from summarise.clean import CleanArticle, CleanError, clean, clean_text, decode, explain
 from summarise.clean.boilerplate import _TABLES, _UNFOLDED
 from summarise.clean.lines import _initial_cases, _single_spaced
 from summarise.ingest import RawArticle, read
@@ -116,6 +116,21 @@ def test_003_repeated_caption_is_kept_once() -> None:
     assert article.text.count("frank discussions") == 1
     assert "Photo Credit" not in article.text
     assert "Categories:" not in article.text
+
+
+def test_english_caption_and_credit_above_the_headline_are_dropped() -> None:
+    page = (
+        "Foreign Minister Sergey Lavrov and Secretary of State Antony Blinken in Geneva.\n"
+        "Photo: Reuters\n\n"
+        "Lavrov and Blinken speak by phone for the first time in months\n\n"
+        "Russian Foreign Minister Sergey Lavrov spoke by telephone with U.S. Secretary of "
+        "State Antony Blinken on Tuesday, the first call between the two in months.\n\n"
+        "The two men discussed a possible prisoner exchange and the war in Ukraine, the "
+        "State Department said in a statement after the call.\n"
+    )
+    article = clean_text(page)
+    assert article.title == "Lavrov and Blinken speak by phone for the first time in months"
+    assert article.text.startswith("Russian Foreign Minister Sergey Lavrov spoke")
 
 
 def test_curly_quotes_and_apostrophes_are_kept_exactly() -> None:

@@ -91,6 +91,32 @@ BOILERPLATE: Final[tuple[Row, ...]] = (
         "closed",
     ),
     (r"[-–—•|·*_=~#>»›]+", "separator", "line"),
+    # French pages. Accented letters are written "." in whole-line rows so that the
+    # rows stay lower-case ASCII (``_Tables``' fast path); the line is matched whole.
+    (
+        r"partager( (sur|cet article|l.article|par e-?mail).{0,30})?|imprimer|envoyer"
+        r"|r.agir|commenter|suivre|ajouter . vos s.lections",
+        "share button",
+        "line",
+    ),
+    (
+        r"abonnez-vous( .{1,60})?|s.abonner|se connecter|connexion|d.connexion|mon compte"
+        r"|cr.er un compte|d.j. abonn.\s*\??",
+        "account link",
+        "line",
+    ),
+    (
+        r"(cet )?(article )?(est )?r.serv. aux abonn.s|offre (d.couverte|sp.ciale).{0,60}",
+        "paywall notice",
+        "line",
+    ),
+    (r"publicit.", "advertisement", "line"),
+    (r"(cr.dits? photos?|photos?|illustration|images?)\s*:\s*.{1,80}", "photo credit", "line"),
+    (
+        r"(publi.|mis . jour|modifi.|actualis.)( le)? .{0,30}\d{4}.{0,60}",
+        "publication date",
+        "line",
+    ),
 )
 
 #: The article is over at a line like these: nothing after one is taken as article text
@@ -100,6 +126,12 @@ END_MARKERS: Final[tuple[Row, ...]] = (
     (r"(\S+ ){0,3}top (stories|news|headlines)( (in|from|on) .{1,40})?", "related stories", "line"),
     (r"local spotlight", "related stories", "line"),
     (r"(with|with files|files) from .{2,80}", "credit line", "line"),
+    # "Le Monde avec AFP", "(avec Reuters)": the French credit line.
+    (
+        r"\(?(.{1,40} )?avec (l.)?(afp|reuters|ap|belga|ats|dpa|ansa)( et .{1,40})?\)?",
+        "credit line",
+        "line",
+    ),
     (r"\bcontributed (reporting )?to this (report|story|article)\b", "credit line", "contributed"),
     (
         r"(\[\s*)?(\d+ )?(comments?|responses?|replies)( \(\d+\))?(\s*\])?"
@@ -132,7 +164,10 @@ RELATED: Final[tuple[Row, ...]] = (
         r"|trending( now| stories)?|popular (stories|posts|now)"
         r"|editor'?s picks|latest (news|stories)|more stories|more from .{2,40}"
         r"|around the web|from the web|sponsored stories|other stories"
-        r"|in other news|elsewhere on .{2,40})\s*:?",
+        r"|in other news|elsewhere on .{2,40}"
+        # French: « Lire aussi : <headline> » is a link to another story.
+        r"|(. )?lire (aussi|.galement)|voir aussi|sur le m.me sujet|les plus lus)"
+        r"(\s*:.{0,200})?\s*:?",
         "related stories",
         "line",
     ),

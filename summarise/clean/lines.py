@@ -187,6 +187,7 @@ _DROPPED = -4.0
 _DEDUPLICATE = 8  # lines this long said twice are a repeated caption or teaser; shorter
 # repeats (list items, "Eat every 2-3 hours") are often the article's own structure
 _DUPLICATE = -2.0
+_CAPTION_WORDS = 25  # a photo's caption is shorter than an article's standfirst
 _RELATED = -10.0
 _ISOLATED = 0.3  # weight of a prose line with no prose neighbour (teaser lists)
 _SETTLED = 50.0  # a run of prose worth this much after the headline is the article
@@ -243,8 +244,8 @@ def _clean_lines(lines: list[str], known_title: str | None) -> LineResult:
     if end <= start:  # no run of prose at all: a short note, keep what is not furniture
         start, end = 0, len(units)
     title_pos = _find_title(result, units, anchor, start)
-    start = _extend_head(units, start, title_pos)
-    _find_date_and_dateline(result, units, start, end, title_pos)
+    body_start, start = start, _extend_head(units, start, title_pos)
+    _find_date_and_dateline(result, units, body_start, end, title_pos)
 
     after_reason = "after the article: page furniture"
     for pos, unit in enumerate(units):
@@ -584,12 +585,23 @@ def _extend_head(units: list[Unit], start: int, title_pos: int | None) -> int:
         unit = units[pos]
         if unit.barrier is not None or unit.related:
             break
-        if unit.prose or (_under_headline(pos, title_pos) and _is_lead(unit)):
+        if unit.prose and _is_caption(units, pos, title_pos):
+            unit.drop = "photo caption"
+        elif unit.prose or (_under_headline(pos, title_pos) and _is_lead(unit)):
             new_start = pos
         elif not (pos == title_pos or unit.drop is not None):
             break
         pos -= 1
     return new_start
+
+
+def _is_caption(units: list[Unit], pos: int, title_pos: int | None) -> bool:
+    """A short line above the headline followed by a photo credit describes the photo;
+    a long one (003's) is the article's standfirst under its photo, and is kept."""
+    if title_pos is None or pos >= title_pos or units[pos].words >= _CAPTION_WORDS:
+        return False
+    after = next((u for u in units[pos + 1 :] if not (u.drop or "").startswith("dup")), None)
+    return after is not None and after.drop == "boilerplate: photo credit"
 
 
 def _find_date_and_dateline(

@@ -237,6 +237,89 @@ METONYMS: dict[str, str] = {
     "White House": "USA",
 }
 
+# French: country names pycountry does not give in French, and demonyms (every gender
+# and number: "le ministre russe", "la diplomatie américaine", "les Chinois").
+_FRENCH_FORMS: dict[str, tuple[str, ...]] = {
+    "AFG": ("Afghanistan", "afghan afghane afghans afghanes"),
+    "DEU": ("Allemagne", "allemand allemande allemands allemandes"),
+    "SAU": ("Arabie saoudite", "saoudien saoudienne saoudiens saoudiennes"),
+    "AUS": ("Australie", "australien australienne australiens australiennes"),
+    "AUT": ("Autriche", "autrichien autrichienne autrichiens autrichiennes"),
+    "BEL": ("Belgique", "belge belges"),
+    "BLR": ("Biélorussie", "Bélarus", "biélorusse biélorusses bélarusse bélarusses"),
+    "BRA": ("Brésil", "brésilien brésilienne brésiliens brésiliennes"),
+    "CAN": ("canadien canadienne canadiens canadiennes",),
+    "CHN": ("Chine", "chinois chinoise chinoises"),
+    "KOR": ("Corée du Sud", "sud-coréen sud-coréenne sud-coréens sud-coréennes"),
+    "PRK": ("Corée du Nord", "nord-coréen nord-coréenne nord-coréens nord-coréennes"),
+    "EGY": ("Égypte", "égyptien égyptienne égyptiens égyptiennes"),
+    "ESP": ("Espagne", "espagnol espagnole espagnols espagnoles"),
+    "USA": ("États-Unis", "Etats-Unis", "américain américaine américains américaines"),
+    "FRA": ("français française françaises",),
+    "GBR": ("Royaume-Uni", "Grande-Bretagne", "britannique britanniques"),
+    "GRC": ("Grèce", "grec grecque grecs grecques"),
+    "IND": ("Inde", "indien indienne indiens indiennes"),
+    "IRN": ("iranien iranienne iraniens iraniennes",),
+    "IRL": ("Irlande", "irlandais irlandaise irlandaises"),
+    "ISR": ("Israël", "israélien israélienne israéliens israéliennes"),
+    "ITA": ("Italie", "italien italienne italiens italiennes"),
+    "JPN": ("Japon", "japonais japonaise japonaises"),
+    "MAR": ("Maroc", "marocain marocaine marocains marocaines"),
+    "MEX": ("Mexique", "mexicain mexicaine mexicains mexicaines"),
+    "NLD": ("Pays-Bas", "néerlandais néerlandaise néerlandaises"),
+    "POL": ("Pologne", "polonais polonaise polonaises"),
+    "RUS": ("Russie", "russe russes"),
+    "SYR": ("Syrie", "syrien syrienne syriens syriennes"),
+    "CHE": ("Suisse", "suisse suisses"),
+    "TUR": ("Turquie", "turc turque turcs turques"),
+    "UKR": ("ukrainien ukrainienne ukrainiens ukrainiennes",),
+    "LBY": ("Libye", "libyen libyenne libyens libyennes"),
+    "GAB": ("gabonais gabonaise gabonaises",),
+    "RWA": ("rwandais rwandaise rwandaises",),
+    "ARM": ("Arménie", "arménien arménienne arméniens arméniennes"),
+    "AZE": ("Azerbaïdjan", "azerbaïdjanais azerbaïdjanaise azerbaïdjanaises"),
+    "GEO": ("Géorgie", "géorgien géorgienne géorgiens géorgiennes"),
+    "DZA": ("Algérie", "algérien algérienne algériens algériennes"),
+    "TUN": ("Tunisie", "tunisien tunisienne tunisiens tunisiennes"),
+    "LBN": ("Liban", "libanais libanaise libanaises"),
+    "IRQ": ("Irak", "irakien irakienne irakiens irakiennes"),
+    "JOR": ("Jordanie", "jordanien jordanienne jordaniens jordaniennes"),
+    "ZAF": ("Afrique du Sud", "sud-africain sud-africaine sud-africains sud-africaines"),
+    "CAF": ("Centrafrique", "centrafricain centrafricaine centrafricains centrafricaines"),
+    "SEN": ("Sénégal", "sénégalais sénégalaise sénégalaises"),
+    "CIV": ("Côte d'Ivoire", "ivoirien ivoirienne ivoiriens ivoiriennes"),
+    "CMR": ("Cameroun", "camerounais camerounaise camerounaises"),
+    "MLI": ("malien malienne maliens maliennes",),
+    "NOR": ("Norvège", "norvégien norvégienne norvégiens norvégiennes"),
+    "SWE": ("Suède", "suédois suédoise suédoises"),
+    "FIN": ("Finlande", "finlandais finlandaise finlandaises"),
+    "DNK": ("Danemark", "danois danoise danoises"),
+    "HUN": ("Hongrie", "hongrois hongroise hongroises"),
+    "ROU": ("Roumanie", "roumain roumaine roumains roumaines"),
+    "SRB": ("Serbie", "serbe serbes"),
+    "LTU": ("Lituanie", "lituanien lituanienne lituaniens lituaniennes"),
+    "LVA": ("Lettonie", "letton lettone lettons lettones"),
+    "EST": ("Estonie", "estonien estonienne estoniens estoniennes"),
+    "MDA": ("Moldavie", "moldave moldaves"),
+    "PAK": ("pakistanais pakistanaise pakistanaises",),
+    "IDN": ("Indonésie", "indonésien indonésienne indonésiens indonésiennes"),
+    "VNM": ("vietnamien vietnamienne vietnamiens vietnamiennes",),
+    "THA": ("Thaïlande", "thaïlandais thaïlandaise thaïlandaises"),
+    "TWN": ("Taïwan", "taïwanais taïwanaise taïwanaises"),
+    "NZL": ("Nouvelle-Zélande", "néo-zélandais néo-zélandaise néo-zélandaises"),
+    "ARG": ("Argentine", "argentin argentine argentins argentines"),
+    "COL": ("Colombie", "colombien colombienne colombiens colombiennes"),
+    "CHL": ("chilien chilienne chiliens chiliennes",),
+    "ETH": ("Éthiopie", "éthiopien éthiopienne éthiopiens éthiopiennes"),
+}
+FRENCH: dict[str, str] = {
+    form: code
+    for code, entries in _FRENCH_FORMS.items()
+    for entry in entries
+    for form in ([entry] if entry[0].isupper() else entry.split())
+}
+"""French country names and demonyms -> alpha-3 ("russe" -> "RUS")."""
+
 _POSSESSIVE = re.compile(r"(?:['’]s|['’])$")
 _THE = re.compile(r"^the\s+", re.IGNORECASE)
 
@@ -254,7 +337,7 @@ def _index() -> dict[str, str]:
             value = getattr(country, attr, None)
             if isinstance(value, str):
                 index[_key(value)] = country.alpha_3
-    for table in (METONYMS, DEMONYMS, SHORT_NAMES):
+    for table in (FRENCH, METONYMS, DEMONYMS, SHORT_NAMES):
         for name, code in table.items():
             index[_key(name)] = code
     return index

@@ -12,18 +12,20 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from summarise.text.vocabulary import MONTHS, WEEKDAYS
+from summarise.text.vocabulary import FRENCH_WEEKDAYS, MONTHS, WEEKDAYS
 
 _MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
 _NUMERIC_YMD = re.compile(r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)")
 _NUMERIC_DMY = re.compile(r"(?<!\d)(\d{1,2})[/.](\d{1,2})[/.](\d{4})(?!\d)")
+# French writes numeric dates day first: "Publié le 12/09/2017", "mis à jour le 03.03.2023".
+_FRENCH_NUMERIC = re.compile(r"\ble\s+(\d{1,2})[/.](\d{1,2})[/.](\d{4})(?!\d)", re.IGNORECASE)
 # The year is optional: an event date may leave it to the publication date; a
 # publication date must have one.
 _MDY = re.compile(
     rf"\b({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(\d{{4}}))?\b", re.IGNORECASE
 )
 _DMY = re.compile(
-    rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\.?\s+(?:of\s+)?({_MONTH})\.?,?(?:\s+(\d{{4}}))?\b",
+    rf"\b(\d{{1,2}})(?:st|nd|rd|th|er)?\.?\s+(?:of\s+)?({_MONTH})\.?,?(?:\s+(\d{{4}}))?\b",
     re.IGNORECASE,
 )
 _MONTH_YEAR = re.compile(rf"^\s*({_MONTH})\.?\s+(\d{{4}})\s*$", re.IGNORECASE)
@@ -35,6 +37,16 @@ _RELATIVE = re.compile(
     + r")\b|\b(?P<rel>today|tonight|yesterday|tomorrow|this morning|this afternoon|this evening)\b",
     re.IGNORECASE,
 )
+# French relative dates: "jeudi", "jeudi dernier", "lundi prochain", "hier".
+_FRENCH_RELATIVE = re.compile(
+    r"\b(?P<day>" + "|".join(FRENCH_WEEKDAYS) + r")(?:\s+(?P<mod>dernier|prochain))?\b"
+    r"|\b(?P<rel>aujourd['’]hui|hier|demain|ce matin|ce soir|cet après-midi)\b",
+    re.IGNORECASE,
+)
+_FRENCH_EQUIVALENT = {
+    **dict(zip(FRENCH_WEEKDAYS, WEEKDAYS, strict=True)),
+    "dernier": "last", "prochain": "next", "hier": "yesterday", "demain": "tomorrow",
+}  # fmt: skip
 TIMESTAMP = re.compile(
     rf"\b\d{{1,2}}:\d{{2}}\b|\b\d{{4}}[-/.]\d{{1,2}}"
     rf"|\b({_MONTH})\.? \d{{1,2}}\b|\b\d{{1,2}} ({_MONTH})\b",
@@ -74,6 +86,8 @@ def parse_date(text: str) -> str | None:
     for m in _DMY.finditer(text):
         if m.group(3):
             found.append((m.start(), _calendar(m.group(3), _month(m.group(2)), m.group(1))))
+    for m in _FRENCH_NUMERIC.finditer(text):
+        found.append((m.start(1), _calendar(m.group(3), m.group(2), m.group(1))))
     for m in _NUMERIC_DMY.finditer(text):
         a, b = int(m.group(1)), int(m.group(2))
         if a > 12 >= b:  # only the unambiguous day-first or month-first forms
@@ -110,13 +124,25 @@ def resolve_date(value: str | None, published: str | None) -> tuple[str | None, 
     absolute = _absolute_date(raw, pub)
     if absolute is not None:
         return absolute, f"{raw!r} -> {absolute}"
-    m = _RELATIVE.search(raw)
+    m = _RELATIVE.search(raw) or _RELATIVE.search(_in_english(raw))
     if m is None:
         return None, f"{raw!r} is not a date; set to null"
     if pub is None:
         return None, f"{raw!r} is relative and the publication date is unknown; set to null"
     resolved = _relative_date(m, pub).isoformat()
     return resolved, f"{raw!r} -> {resolved} (published {pub.isoformat()})"
+
+
+def _in_english(raw: str) -> str:
+    """A French relative date in English words ("jeudi dernier" -> "last thursday")."""
+    m = _FRENCH_RELATIVE.search(raw)
+    if m is None:
+        return ""
+    if m.group("rel"):
+        return _FRENCH_EQUIVALENT.get(m.group("rel").lower(), "today")
+    day = _FRENCH_EQUIVALENT[m.group("day").lower()]
+    mod = _FRENCH_EQUIVALENT.get((m.group("mod") or "").lower(), "")
+    return f"{mod} {day}".strip()
 
 
 def _iso(value: str) -> date | None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
 
+from summarise.text.countries import FRENCH
 from summarise.text.names import RUN, RUN_AT_END, RUN_SRC, UPPER, classify
 from summarise.text.normalise import WORD, Normalised, normalise_with_offsets, plain
 from summarise.text.quotes import QuoteRegion, quote_regions
@@ -34,6 +35,10 @@ from summarise.text.vocabulary import (
     ABBREVIATIONS,
     BETWEEN,
     CLAUSE_LINKS,
+    FRENCH_INVERTED,
+    FRENCH_PARTICIPLES,
+    FRENCH_TITLES,
+    FRENCH_VERB_ADVERBS,
     INVERTIBLE,
     LEADING_STOP,
     OBJECT_MARKERS,
@@ -45,9 +50,12 @@ from summarise.text.vocabulary import (
 
 # --- Regexes (compiled once) ------------------------------------------------------------
 
+_FRENCH_ADVERB = "|".join(FRENCH_VERB_ADVERBS)
 REPORTING_VERB = re.compile(
-    r"\b(?:" + "|".join(sorted(REPORTING_VERBS, key=len, reverse=True)) + r"|issued a statement)\b"
+    r"\b(?:" + "|".join(sorted(REPORTING_VERBS, key=len, reverse=True)) + r"|issued a statement"
+    rf"|(?:a|ont|avait|avaient)(?:,?\s+(?:{_FRENCH_ADVERB}),?)+\s+(?:{'|'.join(FRENCH_PARTICIPLES)}))\b"
 )
+_ADVERB_IN_VERB = re.compile(rf",?\s+(?:{_FRENCH_ADVERB}),?(?=\s)")
 _QUOTED_AS = re.compile(rf"\bquoted\s+(?:the\s+)?({RUN_SRC})\s+as\b")
 _STATEMENT_BY = re.compile(
     r"\b(?:statement|readout|communiqu[eé])\s+(?:issued\s+)?(?:by|from)\s+(?:the\s+)?"
@@ -56,6 +64,9 @@ _STATEMENT_BY = re.compile(
 _ACCORDING_TO = re.compile(
     r"\baccording\s+to\s+(?:an?\s+(?:statement|readout|report)\s+(?:from|by)\s+)?(?:the\s+)?"
     r"([^,.;\"·]{2,80})"
+    # French: "selon le porte-parole du Kremlin, Dmitri Peskov," (the name may follow).
+    rf"|\b(?:[Ss]elon|[Dd]['’]après)\s+([^,.;\"·]{{2,80}}(?:,\s+{RUN_SRC})?)"
+    rf"|\bPour\s+({RUN_SRC}),"  # "Pour Sergueï Lavrov, « ... »"
 )
 
 
@@ -81,12 +92,27 @@ def _trie(words: list[str]) -> str:
     return emit(tree)
 
 
-_ROLE_SRC = _trie(list(ROLE_TITLES))
+# A French demonym may follow the title ("le secrétaire d'État américain Antony Blinken")
+# or its head word ("le ministre russe des Affaires étrangères"): both are titles.
+_DEMONYMS = [w for w in FRENCH if w.islower()]
+_DEMONYM_SRC = _trie(_DEMONYMS)
+_SPLIT_TITLES = [t.partition(" ") for t in FRENCH_TITLES if " " in t and t[0].islower()]
+_ROLE_SRC = (
+    _trie(list(ROLE_TITLES))
+    + rf"|(?:{_trie([h for h, _, _ in _SPLIT_TITLES])})\s+(?:{_DEMONYM_SRC})"
+    + rf"\s+(?:{_trie([r for _, _, r in _SPLIT_TITLES])})"
+)
 ROLE_NAME = re.compile(
     rf"\b(?:(?i:former|deputy|acting|top|senior)\s+)?(?P<role>(?i:{_ROLE_SRC}))(?!\w)"
-    rf"(?:\s+(?P<prep>to|for|of|at)\s+(?:the\s+)?(?P<of>{RUN_SRC}))?,?\s+"
+    rf"(?:\s+(?P<adj>{_DEMONYM_SRC})(?!\w))?"
+    rf"(?:\s+(?P<prep>to|for|of|at|du|de la|de l['’]|des|de)\s*(?:the\s+)?(?P<of>{RUN_SRC}))?"
+    rf"(?:\s+(?P<adj2>{_DEMONYM_SRC})(?!\w))?,?\s+"
     rf"(?P<name>{RUN_SRC})"
 )
+TITLE_PHRASE = re.compile(
+    rf"(?i:le|la|l['’])\s*(?P<role>(?i:{_ROLE_SRC}))(?!\w)(?:\s+(?P<adj>{_DEMONYM_SRC})(?!\w))?"
+)
+"""A French title standing for its holder: 'le chef de la diplomatie russe'."""
 PRE_RUN = re.compile(rf"(?P<run>{RUN_SRC})(?:['’]s)?\.?\s+$")
 APPOSITIVE_ROLE = re.compile(
     r",\s+(?:the|a|an)\s+((?:[^,.;·\"]|\.(?!\s+[A-Z]|\s*$))+?)\s*(?:[,;]|\.(?=\s+[A-Z\"“]|\s*$))"
@@ -103,7 +129,8 @@ DOUBLE_QUOTES = '"“”„‟«»＂〝〞〟「」『』'
 brackets that are CJK's quotation marks)."""
 _MASK = "·"
 _PREPOSITION_GAP = re.compile(
-    r"\b(?:in|to|on|at|after|before|during|from|for|with|about|when|while|as)\b"
+    r"\b(?:in|to|on|at|after|before|during|from|for|with|about|when|while|as"
+    r"|lors|devant|après|avant|pendant|dans|pour|avec|en|à|au|aux|sur|depuis)\b"
 )
 _CONTINUED_PARTS = 6
 """Most paragraphs of one quotation looked through for its attribution."""
@@ -239,7 +266,7 @@ class Document:
                     return self.resolve(subject, first)
         m = _ACCORDING_TO.search(masked, s0, s1)
         if m:
-            return _name_in_phrase(m.group(1))
+            return _name_in_phrase(m.group(1) or m.group(2) or m.group(3))
         if verbs or not inherit:
             return None
         return self._inherited(region)
@@ -280,7 +307,9 @@ class Document:
     def subject_of(self, verb: re.Match[str], s0: int, s1: int) -> Subject | None:
         """The subject of a reporting verb in sentence ``[s0, s1)``, or None."""
         masked = self.masked
-        word = verb.group(0)
+        word = _ADVERB_IN_VERB.sub("", verb.group(0))  # "a également dit" is "a dit"
+        if word in FRENCH_INVERTED:  # "a-t-il ajouté": the pronoun in the verb
+            return Subject(word.split("-")[-1].split()[0], "pronoun", verb.start())
         if word in INVERTIBLE:
             before = masked[s0 : verb.start()].rstrip()
             if before.endswith((",", '"', "”", "’")):

@@ -31,9 +31,50 @@ REPORTING_VERBS: tuple[str, ...] = (
 )  # fmt: skip
 """Verbs that introduce speech; their subject is the speaker."""
 
+# French reporting verbs: past participle and present, as "a déclaré", "déclare",
+# "a-t-il déclaré". Present forms that are also English words ("note") are left out.
+_FRENCH_SPEECH: tuple[tuple[str, str], ...] = (
+    ("déclaré", "déclare"), ("affirmé", "affirme"), ("dit", "dit"), ("ajouté", "ajoute"),
+    ("souligné", "souligne"), ("indiqué", "indique"), ("estimé", "estime"),
+    ("assuré", "assure"), ("expliqué", "explique"), ("martelé", "martèle"),
+    ("insisté", "insiste"), ("rappelé", "rappelle"), ("averti", "avertit"),
+    ("prévenu", "prévient"), ("annoncé", "annonce"), ("précisé", "précise"),
+    ("répondu", "répond"), ("confié", "confie"), ("déploré", "déplore"),
+    ("dénoncé", "dénonce"), ("jugé", "juge"), ("écrit", "écrit"), ("relevé", "relève"),
+    ("reconnu", "reconnaît"), ("lancé", "lance"), ("poursuivi", "poursuit"),
+)  # fmt: skip
+_FRENCH_NOT_PRESENT = frozenset({"juge", "lance", "dit"})  # nouns, or a past form too
+FRENCH_INVERTED: Final[frozenset[str]] = frozenset(
+    f"{aux}-t-{pronoun} {participle}" if aux == "a" else f"{aux}-{pronoun}s {participle}"
+    for participle, _ in _FRENCH_SPEECH
+    for aux in ("a", "ont")
+    for pronoun in ("il", "elle")
+)
+"""'a-t-il déclaré', 'ont-elles ajouté': the subject is the pronoun inside the verb."""
+FRENCH_REPORTING_VERBS: Final[tuple[str, ...]] = (
+    *sorted(FRENCH_INVERTED),
+    *(
+        f"{aux} {participle}"
+        for participle, _ in _FRENCH_SPEECH
+        for aux in ("a", "ont", "avait", "avaient")
+    ),
+    *(present for _, present in _FRENCH_SPEECH if present not in _FRENCH_NOT_PRESENT),
+)
+"""French verbs that introduce speech ("a déclaré", "estime"): read like the English."""
+FRENCH_PARTICIPLES: Final[tuple[str, ...]] = tuple(p for p, _ in _FRENCH_SPEECH)
+# Adverbs French puts inside a compound verb: "a également souligné", "a cependant précisé".
+FRENCH_VERB_ADVERBS: Final[tuple[str, ...]] = (
+    "également", "aussi", "encore", "cependant", "toutefois", "notamment", "ensuite",
+    "enfin", "pourtant", "néanmoins", "déjà", "d'ailleurs", "d’ailleurs", "par ailleurs",
+    "alors", "plus tard", "de son côté",
+)  # fmt: skip
+REPORTING_VERBS = (*REPORTING_VERBS, *FRENCH_REPORTING_VERBS)
+
 PARTICIPLES = frozenset(v for v in REPORTING_VERBS if v.endswith("ing"))
 # Verbs that can come before their subject: '"...," said Joseph Pickerill'.
-INVERTIBLE = frozenset({"said", "says", "added", "adds", "noted", "asked", "wrote", "replied"})
+INVERTIBLE = frozenset({"said", "says", "added", "adds", "noted", "asked", "wrote", "replied"}) | {
+    v for v in FRENCH_REPORTING_VERBS if " " in v and v not in FRENCH_INVERTED
+}  # French puts the speaker after the quote: '« ... », a déclaré Antony Blinken'.
 
 ROLE_TITLES: tuple[str, ...] = (
     "Secretary of State", "Foreign Affairs Minister", "Minister of Foreign Affairs",
@@ -53,9 +94,34 @@ ROLE_TITLES: tuple[str, ...] = (
     "negotiator", "arms dealer", "star", "counterpart",
 )  # fmt: skip
 """Titles that come right before a name ("Foreign Minister Sergey Lavrov"); any case."""
+FRENCH_TITLES: Final[tuple[str, ...]] = (
+    "ministre des Affaires étrangères", "ministre de la Défense", "ministre de l'Intérieur",
+    "ministre de l'Économie", "ministre des Armées", "ministre", "Premier ministre",
+    "première ministre", "président", "présidente", "vice-président", "vice-présidente",
+    "chef de la diplomatie", "cheffe de la diplomatie", "chef de l'État", "cheffe de l'État",
+    "chef du gouvernement", "cheffe du gouvernement", "secrétaire d'État",
+    "secrétaire général", "secrétaire générale", "porte-parole", "ambassadeur",
+    "ambassadrice", "chancelier", "chancelière", "haut représentant",
+    "haute représentante", "conseiller", "conseillère", "envoyé spécial", "émissaire",
+    "négociateur", "négociatrice", "homologue", "dirigeant", "dirigeante", "roi", "reine",
+)  # fmt: skip
+"""French titles before a name ("le chef de la diplomatie russe, Sergueï Lavrov")."""
+# As printed: curly apostrophes, and capitals without their accent ("secrétaire d’Etat").
+_PRINTED_TITLES = tuple(
+    dict.fromkeys(
+        variant
+        for title in FRENCH_TITLES
+        for apostrophe in ("'", "’")
+        for variant in (
+            title.replace("'", apostrophe),
+            title.replace("'", apostrophe).replace("É", "E"),
+        )
+    )
+)
+ROLE_TITLES = (*ROLE_TITLES, *_PRINTED_TITLES)
 
 # Titles that tell us someone is a person without being a role worth reporting.
-EVIDENCE_ONLY_TITLES = frozenset({"counterpart"})
+EVIDENCE_ONLY_TITLES = frozenset({"counterpart", "homologue"})
 
 # Words that, capitalised at the start of a name-like run, are not part of the name.
 LEADING_STOP = _wordset(
@@ -66,6 +132,9 @@ LEADING_STOP = _wordset(
     "deputy acting vice first senior top new said says according asked now last next "
     "today yesterday tomorrow one two three four five six seven eight nine ten both all "
     "some many"
+    # French (not "le", "la", "de": they are inside names, "Jean-Yves Le Drian").
+    " selon pour dans lors après avant depuis pendant il elle ils elles nous ce cette ces"
+    " mais et ainsi alors aussi les une un à m. mme mlle"
 )
 TITLE_WORDS = _wordset(
     "secretary state minister ministers prime president foreign affairs defence defense "
@@ -73,6 +142,7 @@ TITLE_WORDS = _wordset(
     "leader chief envoy adviser advisor senator sen. rep. gen. general admiral governor "
     "mayor commissioner attorney director chairman chair ceo national security interior "
     "finance trade commerce treasury home high representative special counterpart"
+    " état etat"  # "secrétaire d'État", "porte-parole du département d'Etat Nicholas Burns"
 )
 ORG_WORDS = _wordset(
     "ministry ministries department council government parliament congress senate house "
@@ -84,6 +154,9 @@ ORG_WORDS = _wordset(
     "crisis revolution strait sea ocean gulf bay river lake island islands mountains "
     "region province state states republic kingdom empire federation city street square "
     "airport hall palace kremlin period day"
+    # French
+    " ministère ministères département gouvernement parlement assemblée conseil"
+    " commission agence organisation alliance parti armée banque fonds élysée elysée matignon"
 )
 # English months first: only these stop a name ("Marco Rubio", "Mai" are names, and a
 # name run is English text); the other languages are for datelines and dates in headers.
@@ -118,6 +191,12 @@ WEEKDAYS: Final[tuple[str, ...]] = (
     "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
 )  # fmt: skip
 """Weekday names in ``date.weekday()`` order."""
+FRENCH_WEEKDAYS: Final[tuple[str, ...]] = (
+    "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
+)  # fmt: skip
+"""French weekday names in ``date.weekday()`` order."""
+FRENCH_MONTHS: Final[tuple[str, ...]] = tuple(names[0] for names in _OTHER_MONTHS)
+"""French month names, January first (the first of each row of ``_OTHER_MONTHS``)."""
 
 # Calendar words end a name run ("Lavrov Monday") but are never a name themselves.
 NOT_NAMES = frozenset(ENGLISH_MONTHS) | frozenset(WEEKDAYS)
@@ -133,7 +212,9 @@ REGIONAL_ADJECTIVES = _wordset(
     "European Asian African Arab Latin Nordic Baltic Balkan Caucasian Mideastern "
     "Transatlantic Eurasian Scandinavian Siberian"
 )
-PRONOUNS = frozenset({"he", "she", "they", "i", "we"})
+# A capitalised French article before a title is no name ("Le porte-parole du Kremlin").
+FRENCH_ARTICLES = frozenset({"le", "la", "les", "l'", "l’", "un", "une"})
+PRONOUNS = frozenset({"he", "she", "they", "i", "we", "il", "elle", "ils", "elles"})
 # A name after one of these is an object ("told Lavrov", "with Blinken"), not a subject.
 OBJECT_MARKERS = _wordset(
     "with to by from for of at on in against about between among told telling tell tells "
@@ -195,3 +276,44 @@ TITLE_OBJECTS: tuple[str, ...] = ("State", "Defen[cs]e", "Foreign Affairs", "Nat
 TITLE_COUNTRIES: Final[dict[str, str]] = {
     "secretary of state": "USA",
 }
+
+# Words so common in one language (and rare in the others) that counting them tells a
+# text's language: ``language.detect``. Words shared by two languages count for both.
+_STOPWORDS_BY_LANGUAGE: dict[str, str] = {
+    "en": "the and of to in is that was for with said on he his it be are by from has "
+    "have this which were not but they who an its their will",
+    "fr": "le la les des du une et est dans pour que qui pas sur au aux avec ce cette "
+    "par il elle ont été son ses sont mais comme leur selon lors",
+    "es": "el los las del una y es en por que con para se su sus pero como más fue "
+    "según ha han este esta también",
+    "de": "der die das und ist nicht mit den dem ein eine auch sich auf für von zu im "
+    "wird wurde sie hat",
+    "it": "il lo gli della delle che di una è per con non sono anche nel alla più ha "
+    "come questo dei",
+    "pt": "o os as da do das dos uma e é em que não com para por mais foi como seu sua "
+    "também pelo pela",
+    "nl": "de het een en van is niet met op te dat voor zijn aan ook werd door bij naar",
+}
+STOPWORDS: Final[dict[str, tuple[str, ...]]] = {
+    word: tuple(code for code, words in _STOPWORDS_BY_LANGUAGE.items() if word in words.split())
+    for words in _STOPWORDS_BY_LANGUAGE.values()
+    for word in words.split()
+}
+"""Stopword -> the languages it is common in."""
+
+MEETING_CUES: tuple[str, ...] = (
+    r"met(?:\s+with)?", r"meets(?:\s+with)?", r"meeting\s+with", r"(?:held|holds)\s+talks\s+with",
+    r"talks\s+with", r"hosted", r"hosts", r"visited",
+    r"(?:called|received|welcomed)(?=\s+(?-i:[A-Z]))",
+    r"spoke\s+(?:by\s+(?:tele)?phone\s+)?(?:with|to)",
+    r"(?:held|holds)\s+(?:their|a|an|the)\s+(?:[\w-]+\s+){0,4}?(?:meeting|talks)",
+)  # fmt: skip
+"""Verbs whose subject and object took part in the event ("Blinken met Qin Gang")."""
+
+OTHER_TIME_CUES: tuple[str, ...] = (
+    r"last (?:week|month|year|spring|summer|autumn|fall|winter|[A-Z][a-z]+day|[A-Z][a-z]+)",
+    r"in (?:January|February|March|April|May|June|July|August|September|October|November|December)",
+    r"earlier this (?:week|month|year)", r"(?:days|weeks|months|years) (?:ago|later|earlier)",
+    r"in \d{4}", "previously", "before that",
+)  # fmt: skip
+"""A meeting sentence with one of these reports another meeting, not the article's event."""

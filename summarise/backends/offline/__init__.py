@@ -18,6 +18,7 @@ from summarise.backends.base import (
 from summarise.backends.offline import extractor
 from summarise.clean import CleanArticle
 from summarise.schema import RecordWarning, Usage, WarningCode
+from summarise.text import language
 
 OFFLINE_VERSION = "offline-1"
 OFFLINE_NOTICE = (
@@ -29,6 +30,19 @@ EXTRACTIVE = RecordWarning(
     message="issues and outcomes are source sentences chosen by the offline extractor, "
     "not a model's summary",
 )
+
+
+def language_warning(text: str) -> RecordWarning | None:
+    """A ``language_unsupported`` warning when the article is in a language the extractor
+    does not read (its summary is then mostly empty; a model's would not be)."""
+    code = language.detect(text)
+    if code is None or code in language.SUPPORTED:
+        return None
+    return RecordWarning(
+        code=WarningCode.language_unsupported,
+        message="the offline extractor reads English and French; "
+        f"this article looks like {language.name(code)}",
+    )
 
 
 class OfflineBackend:
@@ -62,6 +76,9 @@ class OfflineBackend:
             response_id=None,
             warnings=[EXTRACTIVE.model_copy()],
         )
+        unsupported = language_warning(text)
+        if unsupported is not None:
+            extraction.warnings.append(unsupported)
         if cut:
             extraction.warnings.append(
                 truncation_warning(

@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from summarise.backends.offline import french
 from summarise.clean import CleanArticle
 from summarise.schema import (
     LONG,
@@ -41,7 +42,7 @@ from summarise.schema import (
     OutcomeStatus,
     Participant,
 )
-from summarise.text.countries import DEMONYMS, to_iso3
+from summarise.text.countries import DEMONYMS, FRENCH, to_iso3
 from summarise.text.names import RUN, classify, name_tokens, same_person
 from summarise.text.normalise import WORD
 from summarise.text.reader import (
@@ -53,7 +54,15 @@ from summarise.text.reader import (
     analyse,
 )
 from summarise.text.sources import title_country
-from summarise.text.vocabulary import ENGLISH_MONTHS, EVIDENCE_ONLY_TITLES, WEEKDAYS
+from summarise.text.vocabulary import (
+    ENGLISH_MONTHS,
+    EVIDENCE_ONLY_TITLES,
+    FRENCH_ARTICLES,
+    MEETING_CUES,
+    OTHER_TIME_CUES,
+    REPORTING_VERBS,
+    WEEKDAYS,
+)
 
 # --- Cue tables (data) ------------------------------------------------------------------
 
@@ -124,22 +133,11 @@ OUTCOME_CUES: tuple[tuple[OutcomeStatus, tuple[str, ...]], ...] = (
 )  # fmt: skip
 """Outcome statuses and the words that show a sentence reports one; first match wins."""
 
-MEETING_CUES: tuple[str, ...] = (
-    r"met(?:\s+with)?", r"meets(?:\s+with)?", r"meeting\s+with", r"(?:held|holds)\s+talks\s+with",
-    r"talks\s+with", r"hosted", r"hosts", r"visited",
-    r"(?:called|received|welcomed)(?=\s+(?-i:[A-Z]))",
-    r"spoke\s+(?:by\s+(?:tele)?phone\s+)?(?:with|to)",
-    r"(?:held|holds)\s+(?:their|a|an|the)\s+(?:[\w-]+\s+){0,4}?(?:meeting|talks)",
-)  # fmt: skip
-"""Verbs whose subject and object took part in the event ("Blinken met Qin Gang")."""
 
-OTHER_TIME_CUES: tuple[str, ...] = (
-    r"last (?:week|month|year|spring|summer|autumn|fall|winter|[A-Z][a-z]+day|[A-Z][a-z]+)",
-    r"in (?:January|February|March|April|May|June|July|August|September|October|November|December)",
-    r"earlier this (?:week|month|year)", r"(?:days|weeks|months|years) (?:ago|later|earlier)",
-    r"in \d{4}", "previously", "before that",
-)  # fmt: skip
-"""A meeting sentence with one of these reports another meeting, not the article's event."""
+# French cue words join each label's English ones (same labels, same order).
+EVENT_CUES = french.joined(EVENT_CUES, french.EVENT_CUES)
+TOPICS = french.joined(TOPICS, french.TOPICS)
+OUTCOME_CUES = french.joined(OUTCOME_CUES, french.OUTCOME_CUES)
 
 LEAD_PARAGRAPHS = 3
 """How many substantial paragraphs count as the lead (what happened, when, where)."""
@@ -182,7 +180,9 @@ _WEEKDAY = re.compile(
     + "|".join(d.capitalize() for d in WEEKDAYS)
     + r")\b|\b(?:yesterday|today)\b"
 )
-_IN_PLACE = re.compile(r"\bin\s+(?:the\s+)?(" + RUN.pattern + r")(?:,\s+(" + RUN.pattern + r"))?")
+_IN_PLACE = re.compile(
+    r"\b(?:in|à)\s+(?:the\s+)?(" + RUN.pattern + r")(?:,\s+(" + RUN.pattern + r"))?"
+)
 _LETTERS = re.compile(r"[^\W\d_]{3,}")
 _MEETING = _cue_regex(MEETING_CUES)
 _OTHER_TIME = re.compile(r"\b(?:" + "|".join(OTHER_TIME_CUES) + r")\b")
@@ -332,7 +332,10 @@ def _people(reading: _Reading) -> list[_Person]:
             if subject is not None and subject.kind == "person":
                 add(subject.text, subject.start, "speaker")
 
+    first_event = reading.event_words[0] if reading.event_words else set()
     for person in found.values():
+        if " " in person.name and person.surname in first_event:
+            person.evidence.add("lead")  # named in full in the sentence saying what happened
         if " " in person.name and person.surname in singles:
             person.evidence.add("surname")
         if (
@@ -361,9 +364,20 @@ def _take_role(person: _Person, m: re.Match[str], masked: str, p0: int) -> None:
         affiliation = of
     pre = PRE_RUN.search(masked, max(p0, m.start() - 60), m.start())
     prefix = ""
+    if pre is not None and pre.group("run").lower() in FRENCH_ARTICLES:
+        pre = None
+    # French puts the demonym after the title or inside it: "le chef de la diplomatie
+    # russe", "le ministre russe des Affaires étrangères".
+    demonym = (
+        m.group("adj")
+        or m.group("adj2")
+        or next((w for w in role.split() if w in FRENCH and w.islower()), None)
+    )
+    if demonym:
+        country = to_iso3(demonym)
     if pre is not None:
         run = pre.group("run")
-        country = to_iso3(run) or to_iso3(run.split()[0])
+        country = country or to_iso3(run) or to_iso3(run.split()[0])
         named = classify(run)
         if named is not None and named[0] == "org":
             affiliation = affiliation or named[1]
@@ -385,6 +399,8 @@ def _take_appositive(person: _Person, masked: str, pos: int) -> None:
     if person.role is not None:
         return
     m = APPOSITIVE_ROLE.match(masked, pos)
+    if m and m.group(0).split()[1] == "a" and f"a {m.group(1).split()[0]}" in REPORTING_VERBS:
+        return  # '..., a annoncé l'Elysée': a French verb, not "a" role
     if m and "·" not in m.group(1):
         person.role = _cap(m.group(1))
         if person.country is None:
@@ -420,7 +436,7 @@ def _merge(found: dict[str, _Person]) -> list[_Person]:
             _fold_into(target[0], person)
         elif not target:
             people.append(person)
-    keep = [p for p in people if p.evidence & {"role", "speaker", "surname"}]
+    keep = [p for p in people if p.evidence & {"role", "speaker", "surname", "lead"}]
     return sorted(keep, key=lambda p: p.first)
 
 
@@ -474,9 +490,8 @@ def extract(article: CleanArticle) -> ModelSummary:
         text = doc.text[region.start : region.end].rstrip(",;: ")
         if not _LETTERS.search(text) or len(text) > QUOTE:
             continue
-        quotes.append(
-            ModelQuote(speaker=_cap_opt(_speaker_name(doc.speaker(region), people)), text=text)
-        )
+        speaker = doc.speaker(region) or french.titled_speaker(doc, region, people)
+        quotes.append(ModelQuote(speaker=_cap_opt(_speaker_name(speaker, people)), text=text))
         if len(quotes) == MAX_QUOTES:
             break
 
@@ -538,7 +553,12 @@ def _event(reading: _Reading) -> Event:
         if not _ANY_EVENT.search(sentence):
             continue
         if when is None:
-            m = _EXPLICIT_DATE.search(sentence) or _WEEKDAY.search(sentence)
+            m = (
+                _EXPLICIT_DATE.search(sentence)
+                or french.DATE.search(sentence)
+                or _WEEKDAY.search(sentence)
+                or french.WEEKDAY.search(sentence)
+            )
             when = m.group(0) if m else None
         if where is None and kind != "phone_call":
             where = _place(sentence)

@@ -42,9 +42,11 @@ def link_command(
     ] = None,
 ) -> None:
     """Group the records that report the same event into event lines (JSONL)."""
+    import orjson
+
     from summarise.cli import exit_codes
     from summarise.events.export import ExportError, read_lines
-    from summarise.events.link import Item, item_of, link
+    from summarise.events.link import Item, item_of, iter_events
     from summarise.schema import EventLine, Record
 
     with exit_codes():
@@ -62,13 +64,16 @@ def link_command(
             feed_records: list[Record] = records  # type: ignore[assignment]
             current = {r.id: r for r in feed_records}  # the last line of an id is the current one
             items.extend(item_of(r) for r in current.values())
-        lines_out = link(items, existing)
-        text = "".join(e.model_dump_json() + "\n" for e in lines_out)
-        if str(output) == "-":
-            sys.stdout.write(text)
-        else:
-            output.write_text(text, encoding="utf-8")
-        err.print(f"{len(items)} records -> {len(lines_out)} events", highlight=False)
+        count = 0
+        target = sys.stdout if str(output) == "-" else output.open("w", encoding="utf-8")
+        try:
+            for event in iter_events(items, existing):
+                target.write(orjson.dumps(event).decode() + "\n")
+                count += 1
+        finally:
+            if target is not sys.stdout:
+                target.close()
+        err.print(f"{len(items)} records -> {count} events", highlight=False)
 
 
 def export_command(

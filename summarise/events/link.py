@@ -21,18 +21,17 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
+import orjson
 from rapidfuzz import fuzz
 
 from summarise.events.coding import code_cues
 from summarise.events.cues import lead, present, read_cues
 from summarise.schema import (
-    Coding,
     EventLine,
-    EventParticipant,
-    EventQuote,
-    EventSource,
     Record,
 )
 from summarise.text.countries import to_iso3
@@ -55,6 +54,7 @@ _STOP_WORDS = (
 _STOP = frozenset(_STOP_WORDS.split())
 
 
+@lru_cache(maxsize=65536)
 def fold(word: str) -> str:
     """Lower-case ASCII of a word: accents dropped, Cyrillic transliterated."""
     word = word.casefold()
@@ -63,6 +63,7 @@ def fold(word: str) -> str:
     return "".join(ch for ch in decomposed if ch.isascii() and (ch.isalnum() or ch == "-"))
 
 
+@lru_cache(maxsize=65536)
 def skeleton(word: str) -> str:
     """Consonant skeleton of a folded word: "putin", "poutine" -> "ptn"; repeats collapsed."""
     letters = _VOWELS.sub("", fold(word))
@@ -83,6 +84,23 @@ def same_surname(a: str, b: str) -> bool:
     return skeleton(a) == skeleton(b) or fuzz.ratio(fold(a), fold(b)) >= 80
 
 
+@lru_cache(maxsize=65536)
+def close(a: str, b: str) -> bool:
+    """Two surname skeletons that differ by a typo ("blnkn", "blnk")."""
+    return a == b or (min(len(a), len(b)) >= 3 and fuzz.ratio(a, b) >= 80)
+
+
+class SourceRow(NamedTuple):
+    """An ``EventSource`` kept as a tuple (a few hundred thousand of them stay in memory)."""
+
+    record_id: str
+    outlet: str | None
+    url: str | None
+    title: str | None
+    published: str | None
+    date: str | None
+
+
 @dataclass(slots=True)
 class Item:
     """What linking keeps of one record (not the article text)."""
@@ -99,10 +117,14 @@ class Item:
     status: str
     location: str | None
     location_country: str | None
-    coding: Coding
+    coding: bytes
+    """The record's ``Coding`` as JSON: parsed only for the record an event is coded from."""
+    actors_known: int
+    """How many sides of the main CAMEO coding have a country (to choose that record)."""
     participants: list[tuple[str, str | None, str | None]]
-    source: EventSource
-    quotes: list[EventQuote]
+    source: SourceRow
+    quotes: tuple[tuple[str | None, str, tuple[int, int]], ...]
+    """(speaker, text, span) of each grounded quote."""
 
 
 def _day(value: str | None) -> date | None:
@@ -144,19 +166,17 @@ def item_of(record: Record) -> Item:
         names = tuple(dict.fromkeys(_name_words(record.article.title or head[:200])))[:3]
     host = urlsplit(url).hostname if url else None
     outlet = host.removeprefix("www.") if host else None
-    source = EventSource(
-        record_id=record.id,
-        outlet=outlet,
-        url=url,
-        title=record.article.title,
-        published=record.article.published,
-        date=day.isoformat() if day else None,
-    )
-    quotes = [
-        EventQuote(record_id=record.id, speaker=q.speaker, text=q.text, span=q.span)
+    source = SourceRow(
+        record.id, outlet, url, record.article.title, record.article.published,
+        day.isoformat() if day else None,
+    )  # fmt: skip
+    quotes = tuple(
+        (q.speaker, q.text, q.span)
         for q in record.summary.quotes
         if q.grounded and q.span is not None
-    ]
+    )
+    coding = code_cues(record, cues)
+    main = coding.cameo[0]
     return Item(
         record_id=record.id,
         day=day,
@@ -168,7 +188,8 @@ def item_of(record: Record) -> Item:
         status=cues.status,
         location=record.summary.event.location,
         location_country=cues.location_country,
-        coding=code_cues(record, cues),
+        coding=coding.model_dump_json().encode(),
+        actors_known=bool(main.source.country) + bool(main.target.country),
         participants=[(p.name, cues.countries.get(p.name), p.role) for p in people],
         source=source,
         quotes=quotes,
@@ -214,13 +235,9 @@ def _overlap(cluster: Cluster, item: Item) -> int:
     """How many of the event's two main names the record gives (0 when too few), provided
     the record's own two main names are the event's."""
     top = cluster.top_names()
-    hits = sum(
-        1 for name in top if name in item.words or any(same_surname(name, w) for w in item.names)
-    )
+    hits = sum(1 for name in top if name in item.words or any(close(name, w) for w in item.names))
     own = item.names[:2]
-    back = sum(
-        1 for name in own if name in cluster.names or any(same_surname(name, n) for n in top)
-    )
+    back = sum(1 for name in own if name in cluster.names or any(close(name, n) for n in top))
     if hits < min(2, len(top)) or back < min(2, len(own)):
         return 0
     return hits
@@ -278,10 +295,12 @@ class Linker:
 
     def _candidates(self, item: Item) -> list[Cluster]:
         seen: dict[int, Cluster] = {}
-        for word in item.words:
-            if item.day is not None:
-                for offset in range(-WINDOW, WINDOW + 1):
-                    for c in self._index.get((word, item.day + timedelta(offset)), ()):
+        days = [item.day + timedelta(o) for o in range(-WINDOW, WINDOW + 1)] if item.day else []
+        index = self._index
+        for word in item.names if item.participants else item.words:
+            if days:
+                for day in days:
+                    for c in index.get((word, day), ()):
                         seen.setdefault(id(c), c)
             else:
                 for c in self._index.get((word, None), ()):
@@ -316,6 +335,7 @@ class Linker:
         chosen.add(item)
         self.by_record[item.record_id] = chosen
         self._register(chosen)
+        item.words = frozenset()  # only needed to place the item
         return chosen
 
 
@@ -333,17 +353,30 @@ def order(items: Iterable[Item]) -> list[Item]:
     )
 
 
-def link(items: Iterable[Item], existing: Iterable[EventLine] = ()) -> list[EventLine]:
-    """Group items into events; events of ``existing`` keep their ids."""
+def iter_events(
+    items: Iterable[Item], existing: Iterable[EventLine] = ()
+) -> Iterator[dict[str, Any]]:
+    """Group items into events, yielding each event line (as data: ``event_data``) once all
+    items are placed; events of ``existing`` keep their ids (and come first, in order)."""
     linker = Linker()
     for line in existing:
         linker.seed(line)
     for item in order(items):
         linker.add(item)
-    return [event_line(c) for c in linker.clusters]
+    clusters, linker.clusters = linker.clusters, []
+    linker.by_record.clear()
+    linker._index.clear()
+    clusters.reverse()
+    while clusters:  # drop each cluster as its line is made: memory falls as lines go out
+        yield event_data(clusters.pop())
 
 
-def _participants(cluster: Cluster) -> list[EventParticipant]:
+def link(items: Iterable[Item], existing: Iterable[EventLine] = ()) -> list[EventLine]:
+    """``iter_events`` as a list of validated lines."""
+    return [EventLine.model_validate(data) for data in iter_events(items, existing)]
+
+
+def _participants(cluster: Cluster) -> list[dict[str, Any]]:
     groups: dict[str, list[tuple[str, str | None, str | None]]] = defaultdict(list)
     counts: Counter[str] = Counter()
     if cluster.existing is not None:
@@ -363,56 +396,62 @@ def _participants(cluster: Cluster) -> list[EventParticipant]:
         countries = Counter(f[1] for f in forms if f[1])
         roles = Counter(f[2] for f in forms if f[2])
         people.append(
-            EventParticipant(
-                name=best,
-                aliases=sorted(n for n in names if n != best),
-                country=countries.most_common(1)[0][0] if countries else None,
-                role=roles.most_common(1)[0][0] if roles else None,
-                records=counts[key],
-            )
+            {
+                "name": best,
+                "aliases": sorted(n for n in names if n != best),
+                "country": countries.most_common(1)[0][0] if countries else None,
+                "role": roles.most_common(1)[0][0] if roles else None,
+                "records": counts[key],
+            }
         )
-    return sorted(people, key=lambda p: (-p.records, p.name))
+    return sorted(people, key=lambda p: (-p["records"], p["name"]))
 
 
-def event_line(cluster: Cluster) -> EventLine:
-    """The event line of a cluster (an existing line with the new records merged in)."""
-    old = cluster.existing
+def event_data(cluster: Cluster) -> dict[str, Any]:
+    """The event line of a cluster as plain data (an ``EventLine`` once validated): an
+    existing line with the new records merged in. Plain data, because a few hundred
+    thousand of them are written at a time (orjson, no model per part)."""
+    old = cluster.existing.model_dump(mode="json") if cluster.existing is not None else None
     if old is not None and not cluster.items:
         return old
     new_ids = {i.record_id for i in cluster.items}
-    sources = [s for s in (old.sources if old else []) if s.record_id not in new_ids]
-    quotes = [q for q in (old.quotes if old else []) if q.record_id not in new_ids]
+    sources = [s for s in (old["sources"] if old else []) if s["record_id"] not in new_ids]
+    quotes = [q for q in (old["quotes"] if old else []) if q["record_id"] not in new_ids]
     for item in cluster.items:
-        sources.append(item.source)
-        quotes.extend(item.quotes)
-    days = sorted(d for s in sources if (d := _day(s.date)))
+        sources.append(item.source._asdict())
+        quotes.extend(
+            {"record_id": item.record_id, "speaker": sp, "text": t, "span": list(span)}
+            for sp, t, span in item.quotes
+        )
+    days = sorted(d for s in sources if (d := s["date"]))
     locations = Counter(i.location for i in cluster.items if i.location)
     countries = Counter(i.location_country for i in cluster.items if i.location_country)
     mode = cluster.mode()
     # The coding of the record that agrees with the event's mode, with most actors known.
-    ranked = sorted(
-        cluster.items,
-        key=lambda i: (
-            i.mode != mode,
-            -sum(bool(a.country) for c in i.coding.cameo[:1] for a in (c.source, c.target)),
-            i.record_id,
-        ),
-    )
-    coding = ranked[0].coding if ranked else old.coding  # type: ignore[union-attr]
-    return EventLine(
-        event_id=cluster.event_id,
-        date=days[0].isoformat() if days else None,
-        date_end=days[-1].isoformat() if days and days[-1] != days[0] else None,
-        location=locations.most_common(1)[0][0] if locations else old.location if old else None,
-        location_country=countries.most_common(1)[0][0] if countries else coding.location_country,
-        mode=coding.mode if coding.mode == mode else mode,  # type: ignore[arg-type]
-        status=coding.status,
-        host=coding.host,
-        participants=_participants(cluster),
-        coding=coding,
-        sources=sorted(sources, key=lambda s: (s.date or "", s.record_id)),
-        quotes=quotes,
-    )
+    ranked = sorted(cluster.items, key=lambda i: (i.mode != mode, -i.actors_known, i.record_id))
+    coding = orjson.loads(ranked[0].coding) if ranked else old["coding"]  # type: ignore[index]
+    location = locations.most_common(1)[0][0] if locations else old["location"] if old else None
+    return {
+        "event_id": cluster.event_id,
+        "date": days[0] if days else None,
+        "date_end": days[-1] if days and days[-1] != days[0] else None,
+        "location": location,
+        "location_country": countries.most_common(1)[0][0]
+        if countries
+        else coding["location_country"],
+        "mode": mode,
+        "status": coding["status"],
+        "host": coding["host"],
+        "participants": _participants(cluster),
+        "coding": coding,
+        "sources": sorted(sources, key=lambda s: (s["date"] or "", s["record_id"])),
+        "quotes": quotes,
+    }
+
+
+def event_line(cluster: Cluster) -> EventLine:
+    """The event line of a cluster, validated."""
+    return EventLine.model_validate(event_data(cluster))
 
 
 def bcubed(predicted: dict[str, str], gold: dict[str, str]) -> tuple[float, float]:

@@ -520,3 +520,8 @@ class EventLine(BaseModel):
     coding: Coding
     sources: list[EventSource]
     quotes: list[EventQuote]
+
+
+def events_schema() -> dict[str, Any]:
+    """JSON Schema of the lines of an events file (``summarise link``)."""
+    return EventLine.model_json_schema()

@@ -36,6 +36,7 @@ from summarise.schema import (
 )
 from summarise.text.countries import to_iso3
 from summarise.text.dates import parse_date
+from summarise.text.names import RUN
 
 WINDOW = 2
 """Days either side of an event's dates within which a report still belongs to it."""
@@ -54,10 +55,15 @@ _STOP_WORDS = (
 _STOP = frozenset(_STOP_WORDS.split())
 
 
+_RU_CASE = re.compile(r"(?<=[бвгджзклмнпрстфхцчшщ])(?:ым|ом|ем|ой|ого|ему|ыми|а|у|е|ю|я)$")
+"""Russian case endings after a consonant ("Путиным", "Путина" -> "Путин")."""
+
+
 @lru_cache(maxsize=65536)
 def fold(word: str) -> str:
-    """Lower-case ASCII of a word: accents dropped, Cyrillic transliterated."""
-    word = word.casefold()
+    """Lower-case ASCII of a word: accents dropped, Cyrillic transliterated (without its
+    case ending)."""
+    word = _RU_CASE.sub("", word.casefold())
     word = "".join(_CYRILLIC.get(ch, ch) for ch in word)
     decomposed = unicodedata.normalize("NFKD", word)
     return "".join(ch for ch in decomposed if ch.isascii() and (ch.isalnum() or ch == "-"))
@@ -136,6 +142,18 @@ def _day(value: str | None) -> date | None:
         return None
 
 
+def _title_names(title: str) -> tuple[str, ...]:
+    """Surname skeletons of the capitalised runs of a title ("Vladimir Poutine" -> ptn)."""
+    found: list[str] = []
+    for run in RUN.findall(title):
+        words = [w for w in run.split() if fold(w) not in _STOP and to_iso3(w) is None]
+        if words and len(fold(words[-1])) > 2:
+            key = skeleton(surname(" ".join(words)))
+            if key and key not in found:
+                found.append(key)
+    return tuple(found[:3])
+
+
 def _name_words(text: str) -> Iterator[str]:
     for w in _CAPS.findall(text):
         if fold(w) not in _STOP and len(w) > 2 and to_iso3(w) is None:
@@ -163,7 +181,7 @@ def item_of(record: Record) -> Item:
     names = tuple(dict.fromkeys(s for p in people if (s := skeleton(surname(p.name)))))
     words = frozenset(_name_words(head))
     if not names:  # no participants read: the names the title gives stand for them
-        names = tuple(dict.fromkeys(_name_words(record.article.title or head[:200])))[:3]
+        names = _title_names(record.article.title or head[:200])
     host = urlsplit(url).hostname if url else None
     outlet = host.removeprefix("www.") if host else None
     source = SourceRow(
@@ -204,6 +222,8 @@ class Cluster:
     first: date | None = None
     last: date | None = None
     names: Counter[str] = field(default_factory=Counter)
+    words: set[str] = field(default_factory=set)
+    """The capitalised words (skeletons) its records' leads give: places, names, bodies."""
     modes: Counter[str] = field(default_factory=Counter)
     status: str = "happened"
     items: list[Item] = field(default_factory=list)
@@ -219,6 +239,8 @@ class Cluster:
     def add(self, item: Item) -> None:
         self.items.append(item)
         self.names.update(item.names)
+        if len(self.words) < 64:
+            self.words.update(item.words)
         self.modes[item.mode] += 1
         if item.day is not None:
             self.first = min(self.first or item.day, item.day)
@@ -238,6 +260,11 @@ def _overlap(cluster: Cluster, item: Item) -> int:
     hits = sum(1 for name in top if name in item.words or any(close(name, w) for w in item.names))
     own = item.names[:2]
     back = sum(1 for name in own if name in cluster.names or any(close(name, n) for n in top))
+    if hits >= 2:  # the event's two main names are both in the record
+        return hits
+    one_sided = len(top) < 2 or len(own) < 2  # one side's second name was not read
+    if one_sided and hits and back and item.day is not None and cluster.first is not None:
+        return hits  # one name in common, on the same days
     if hits < min(2, len(top)) or back < min(2, len(own)):
         return 0
     return hits
@@ -325,7 +352,8 @@ class Linker:
                 and any(i.location_country == item.location_country for i in c.items[:5])
             )
             same_mode = int(item.mode == c.mode())
-            score = (hits, same_mode + place, len(c.items), -index)
+            shared = len(item.words & c.words)
+            score = (hits, shared + same_mode + place, len(c.items), -index)
             if best is None or score > best:
                 best, chosen = score, c
         if chosen is None:

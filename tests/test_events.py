@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -226,3 +227,27 @@ def test_export_errors_are_clear(tmp_path: Path) -> None:
     bad.write_text(feed.read_text().splitlines()[0] + "\n{not json\n")
     broken = run_cli("export", str(bad), "--table", "articles")
     assert broken.exit_code == 2 and f"{bad}:2:" in broken.stderr
+
+
+def test_link_command_keeps_ids_of_an_events_file(tmp_path: Path) -> None:
+    reports = _reports()
+    old_feed, new_feed = tmp_path / "old.jsonl", tmp_path / "new.jsonl"
+    old_feed.write_text("".join(r.model_dump_json() + "\n" for r in reports[:1]), "utf-8")
+    new_feed.write_text("".join(r.model_dump_json() + "\n" for r in reports[1:]), "utf-8")
+    first, second = tmp_path / "e1.jsonl", tmp_path / "e2.jsonl"
+    assert run_cli("link", str(old_feed), "-o", str(first)).exit_code == 0
+    (old_id,) = [json.loads(x)["event_id"] for x in first.read_text().splitlines()]
+    result = run_cli("link", str(new_feed), "--events", str(first), "-o", str(second))
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(x) for x in second.read_text().splitlines()]
+    kept = next(e for e in lines if e["event_id"] == old_id)
+    assert [s["record_id"] for s in kept["sources"]] == ["a1", "a2"]
+
+
+def test_export_parquet_without_pyarrow_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    out = tmp_path / "p.parquet"
+    result = run_cli("export", str(_feed(tmp_path)), "--format", "parquet", "-o", str(out))
+    assert result.exit_code == 2 and "needs pyarrow" in result.stderr and not out.exists()

@@ -47,6 +47,7 @@ from summarise.config import (
 )
 from summarise.corrections import apply_feed, describe_stale
 from summarise.errors import ExitCode, FatalError, OutputClosed, Terminated, UsageError
+from summarise.events.commands import register as register_events
 from summarise.feed import default_errors_path
 from summarise.ingest import check_inputs, count_articles, read
 from summarise.schema import errors_schema, feed_schema, model_facing_schema
@@ -60,6 +61,7 @@ app = typer.Typer(
 )
 err = Console(stderr=True, soft_wrap=True)
 app.add_typer(batch_app, name="batch", help="Batch APIs: prepare, submit, status, cancel, collect.")
+register_events(app)
 
 
 class BackendChoice(StrEnum):

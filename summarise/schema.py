@@ -415,3 +415,123 @@ def feed_schema() -> dict[str, Any]:
 def errors_schema() -> dict[str, Any]:
     """JSON Schema of the errors file lines."""
     return ErrorRecord.model_json_schema()
+
+
+# --- Events: coding, linking (summarise link, summarise export) ------------------------
+# Feed-side only: computed by code (summarise/events/), never asked of a model.
+
+EventMode = Literal["visit", "third_party", "multilateral", "phone", "unknown"]
+EventStatus = Literal["happened", "planned", "proposed"]
+ActorType = Literal["government", "military", "international_organisation"]
+
+
+class ActorCode(BaseModel):
+    """One side of a coded event: a country and, where the role tells it, an actor type."""
+
+    country: str | None = Field(description="ISO 3166-1 alpha-3 code, or null if unknown.")
+    type: ActorType | None = Field(
+        description="What the role or affiliation says the actor is; null if it does not."
+    )
+    code: str | None = Field(
+        description="CAMEO-style actor code: the country and the type's code (RUSMIL, USAGOV, "
+        "FRA), or null with no country."
+    )
+    name: str | None = Field(description="The participant's name as the record gives it.")
+
+
+class PloverCoding(BaseModel):
+    """PLOVER (POLECAT) coding of the event."""
+
+    event_type: Literal["CONSULT", "AGREE"] = Field(
+        description="CONSULT for meetings, visits and calls that happened; AGREE for a meeting "
+        "planned or proposed (PLOVER codes future-tense cooperation as AGREE)."
+    )
+    mode: str | None = Field(
+        description="PLOVER CONSULT mode: visit, third-party, multilateral, phone, unspecified; "
+        "null for AGREE."
+    )
+    context: list[str] = Field(description="PLOVER context: 'future' for planned or proposed.")
+    actors: list[ActorCode] = Field(description="Who acts (for a visit, the visitor).")
+    recipients: list[ActorCode] = Field(description="Who it is done with (for a visit, the host).")
+
+
+class CameoCoding(BaseModel):
+    """One CAMEO-coded direction of the event (a visit gives two: 042 and 043)."""
+
+    code: str = Field(description="CAMEO event code: 036, 040-046.")
+    label: str = Field(description="The code's label in the CAMEO codebook.")
+    goldstein: float = Field(description="Goldstein scale value of the code.")
+    source: ActorCode
+    target: ActorCode
+
+
+class Coding(BaseModel):
+    """Standard event codes for a record or an event (summarise/events/coding.py)."""
+
+    mode: EventMode = Field(
+        description="visit (one side travels to the other's country), third_party (they meet "
+        "elsewhere), multilateral (at or on the margins of a summit or an organisation's "
+        "meeting), phone (call or video call), unknown."
+    )
+    host: str | None = Field(description="The participant whose country hosts, or null.")
+    status: EventStatus = Field(description="happened, planned or proposed.")
+    location_country: str | None = Field(description="ISO alpha-3 of the event's location.")
+    plover: PloverCoding
+    cameo: list[CameoCoding] = Field(
+        description="CAMEO codings, the main one first; a visit has 042 (visitor) and 043 (host)."
+    )
+
+
+class EventParticipant(BaseModel):
+    """A participant of an event, merged across its articles."""
+
+    name: str = Field(description="The longest form of the name the articles give.")
+    aliases: list[str] = Field(description="Every other form the articles give, sorted.")
+    country: str | None = Field(description="ISO alpha-3, the most frequent in the articles.")
+    role: str | None = Field(description="The most frequent role given.")
+    records: int = Field(description="How many of the event's records name them as present.")
+
+
+class EventSource(BaseModel):
+    """One article that reports the event."""
+
+    record_id: str
+    outlet: str | None = Field(description="Host of the URL (www. dropped), when known.")
+    url: str | None
+    title: str | None
+    published: str | None
+    date: str | None = Field(description="The event date this record gives, after resolution.")
+
+
+class EventQuote(BaseModel):
+    """A grounded quote from one of the event's articles, with where it comes from."""
+
+    record_id: str
+    speaker: str | None
+    text: str = Field(description="article.text[span[0]:span[1]] of that record.")
+    span: tuple[int, int]
+
+
+class EventLine(BaseModel):
+    """One line of an events file (``summarise link``): one event, from all its reports."""
+
+    event_id: str = Field(
+        description="Stable id: 'ev_' + a hash of the key fields of the record that founded "
+        "the event; kept when a new feed is linked against an events file."
+    )
+    date: str | None = Field(description="Earliest date the records give (ISO), or null.")
+    date_end: str | None = Field(description="Latest date, when the records span days.")
+    location: str | None = Field(description="The most frequent location the records give.")
+    location_country: str | None
+    mode: EventMode
+    status: EventStatus
+    host: str | None
+    participants: list[EventParticipant]
+    coding: Coding
+    sources: list[EventSource]
+    quotes: list[EventQuote]
+
+
+def events_schema() -> dict[str, Any]:
+    """JSON Schema of the lines of an events file (``summarise link``)."""
+    return EventLine.model_json_schema()

@@ -29,7 +29,6 @@ from rich.text import Text
 from summarise import clean as cleaning
 from summarise import cost
 from summarise import evaluate as evaluation
-from summarise import view as viewing
 from summarise.backends import make_backend
 from summarise.backends.base import Backend
 from summarise.backends.offline import OFFLINE_NOTICE
@@ -45,13 +44,11 @@ from summarise.config import (
     EndpointOptions,
     resolve_settings,
 )
-from summarise.corrections import apply_feed, describe_stale
 from summarise.errors import ExitCode, FatalError, OutputClosed, Terminated, UsageError
 from summarise.events.commands import register as register_events
-from summarise.feed import default_errors_path
 from summarise.ingest import check_inputs, count_articles, read
-from summarise.schema import errors_schema, feed_schema, model_facing_schema
-from summarise.view import browser
+from summarise.schema import errors_schema, events_schema, feed_schema, model_facing_schema
+from summarise.view.commands import register as register_review
 
 app = typer.Typer(
     help="Structured, grounded summaries of diplomatic news articles, as a JSONL feed.",
@@ -62,6 +59,7 @@ app = typer.Typer(
 err = Console(stderr=True, soft_wrap=True)
 app.add_typer(batch_app, name="batch", help="Batch APIs: prepare, submit, status, cancel, collect.")
 register_events(app)
+register_review(app)
 
 
 class BackendChoice(StrEnum):
@@ -89,6 +87,7 @@ class SchemaChoice(StrEnum):
     feed = "feed"
     model = "model"
     errors = "errors"
+    events = "events"
 
 
 def fail(message: str, code: int = ExitCode.FATAL) -> typer.Exit:
@@ -425,7 +424,10 @@ def _print_summary(stats: RunStats, job: Job) -> None:
 def schema(
     which: Annotated[
         SchemaChoice,
-        typer.Argument(help="feed: one feed line; model: what the model must return; errors."),
+        typer.Argument(
+            help="feed: one feed line; model: what the model must return; errors; "
+            "events: one line of 'summarise link'."
+        ),
     ] = SchemaChoice.feed,
 ) -> None:
     """Print the JSON Schema generated from the pydantic models."""
@@ -433,6 +435,7 @@ def schema(
         SchemaChoice.feed: feed_schema,
         SchemaChoice.model: model_facing_schema,
         SchemaChoice.errors: errors_schema,
+        SchemaChoice.events: events_schema,
     }[which]()
     typer.echo(json.dumps(generated, indent=2))
 
@@ -545,102 +548,6 @@ def eval_command(
             )
         report = evaluation.evaluate(evaluation.read_feed(feed), answers)
     typer.echo(report.model_dump_json(indent=2) if as_json else evaluation.format_table(report))
-
-
-@app.command()
-def view(
-    feed: Annotated[Path, typer.Argument(help="A feed written by 'summarise run'.")],
-    output: Annotated[
-        Path | None,
-        typer.Option("-o", "--output", help="The page to write (default: FEED with .html)."),
-    ] = None,
-    errors: Annotated[
-        Path | None,
-        typer.Option(help="Errors file to list too (default: the feed's, when it exists)."),
-    ] = None,
-    screenshot: Annotated[
-        Path | None,
-        typer.Option(
-            help="Also save PNGs of the index and of the first article view in this folder "
-            "(needs Chromium and the playwright client: the browser extra)."
-        ),
-    ] = None,
-) -> None:
-    """Write one self-contained HTML page to read and review a feed.
-
-    The page lists every record (filters, search, j/k and / keys), shows each article with its quotes highlighted at their spans, the ungrounded items, warnings and raw JSON, and lets you accept or reject quotes and participants or fix a speaker; 'Export corrections' downloads them as JSONL for 'summarise apply'. The page loads nothing from the network.
-    """  # noqa: E501 (typer keeps a docstring's line breaks)
-    with exit_codes():
-        if not feed.is_file():
-            raise UsageError(f"feed not found (or not a file): {feed}")
-        if errors is None and (beside := default_errors_path(str(feed))).is_file():
-            errors = beside
-        elif errors is not None and not errors.is_file():
-            raise UsageError(f"errors file not found: {errors}")
-        target = output or feed.with_suffix(".html")
-        if target.resolve() == feed.resolve():
-            raise UsageError("the page would overwrite the feed: pass -o report.html")
-        contents, size = viewing.make_report(feed, errors, target)
-        err.print(
-            f"wrote {target}: {len(contents.records):,} records, {len(contents.errors):,} "
-            f"errors, {size / 1e6:.1f} MB",
-            markup=False,
-            highlight=False,
-        )
-        if contents.unreadable:
-            err.print(
-                f"{len(contents.unreadable)} unreadable lines are listed in the page, "
-                f"first: {contents.unreadable[0]}",
-                style="yellow",
-                markup=False,
-            )
-        if screenshot is not None:
-            for shot in browser.screenshot(target, screenshot):
-                err.print(f"wrote {shot}", markup=False, highlight=False)
-
-
-@app.command(
-    name="apply",
-    help="Apply a review's corrections to FEED, writing each current record, corrected, to -o. "
-    'CORRECTIONS has one JSON object per line: {"id", "sha256" (the record\'s source.sha256), '
-    '"item": "quote"|"participant", "index" (in the record\'s quotes or participants), "text" '
-    '(the quote\'s text or the participant\'s name), "verdict": "accept"|"reject"|"fix", '
-    '"speaker" (the new speaker for a "fix", else null), "reviewed_at" (ISO 8601 UTC)}. '
-    "Rejected items leave the summary for provenance.review, which keeps every verdict. "
-    "A correction that does not match FEED (stale) stops the command, with nothing written, "
-    "unless --skip-stale.",
-)
-def apply_command(
-    feed: Annotated[Path, typer.Argument(help="The feed the review page was made from.")],
-    corrections: Annotated[
-        Path, typer.Argument(help="The corrections file the review page exported (JSONL).")
-    ],
-    output: Annotated[
-        Path, typer.Option("-o", "--output", help="The corrected feed to write (not FEED).")
-    ],
-    skip_stale: Annotated[
-        bool,
-        typer.Option(
-            help="Apply the corrections that match FEED and list the others, instead of "
-            "writing nothing."
-        ),
-    ] = False,
-) -> None:
-    with exit_codes():
-        result = apply_feed(feed, corrections, output, skip_stale=skip_stale)
-    if result.stale:
-        err.print(
-            f"skipped {len(result.stale)} stale corrections:\n{describe_stale(result.stale)}",
-            markup=False,
-            highlight=False,
-        )
-    err.print(
-        f"wrote {output}: {len(result.records)} records corrected ({result.complete} complete); "
-        f"items {result.count('accept')} accepted, {result.count('reject')} rejected, "
-        f"{result.count('fix')} fixed; {len(result.stale)} stale skipped",
-        markup=False,
-        highlight=False,
-    )
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ from typing import Protocol
 from summarise.backends.base import Backend, Extraction
 from summarise.clean import CleanArticle, clean
 from summarise.errors import ArticleError, FatalError
+from summarise.events.coding import code_record
 from summarise.ground import ground_summary
 from summarise.ingest import RawArticle
 from summarise.schema import (
@@ -130,7 +131,7 @@ def make_record(
     summary, ground_warnings = ground_summary(
         extraction.summary, text, published=info.published, strict=strict
     )
-    return Record(
+    record = Record(
         id=info.id,
         source=info.source,
         article=Article(
@@ -155,3 +156,5 @@ def make_record(
         ),
         warnings=[*extraction.warnings, *ground_warnings],
     )
+    record.coding = code_record(record)  # from the grounded fields: what the text supports
+    return record

@@ -11,10 +11,11 @@ Two layers:
 ``summarise schema`` prints the JSON Schema generated from these models; nothing here is
 written twice.
 
-Feed schema versions: "1" had warnings as ``"code: message"`` strings; "2" (this one)
-has ``RecordWarning`` objects, a ``match`` kind on each quote, and ``mentions`` and
+Feed schema versions: "1" had warnings as ``"code: message"`` strings; "2" has
+``RecordWarning`` objects, a ``match`` kind on each quote, and ``mentions`` and
 ``attested`` on each participant; ``provenance.review`` (optional, added later) keeps a
-person's verdicts. The model-facing part is the same in both.
+person's verdicts; "3" (this one) adds ``coding``, the record's PLOVER and CAMEO codes,
+and nothing else, so a "2" line still validates. The model-facing part is the same in all.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION: Literal["2"] = "2"
+SCHEMA_VERSION: Literal["3"] = "3"
 
 EventKind = Literal["meeting", "phone_call", "visit", "summit", "negotiation", "statement", "other"]
 OutcomeStatus = Literal["agreed", "disagreed", "pending", "no_progress", "announced", "other"]
@@ -351,7 +352,10 @@ class Record(BaseModel):
     and a line that replaces a record of another model or prompt says so in ``supersedes``.
     """
 
-    schema_version: Literal["2"] = SCHEMA_VERSION
+    schema_version: Literal["2", "3"] = Field(
+        default=SCHEMA_VERSION,
+        description="'3' for lines written now; a '2' line (no coding) is still a valid record.",
+    )
     id: str
     source: Source
     article: Article
@@ -362,6 +366,11 @@ class Record(BaseModel):
         default=None,
         description="Set when this line replaces the id's earlier record made by another "
         "model or prompt version (run with --supersede); null otherwise.",
+    )
+    coding: Coding | None = Field(
+        default=None,
+        description="Standard event codes (PLOVER, CAMEO) computed from the record's fields "
+        "and the article's cues (summarise/events/coding.py); null in version 2 lines.",
     )
 
 
@@ -535,3 +544,6 @@ class EventLine(BaseModel):
 def events_schema() -> dict[str, Any]:
     """JSON Schema of the lines of an events file (``summarise link``)."""
     return EventLine.model_json_schema()
+
+
+Record.model_rebuild()  # Coding is defined after Record

@@ -77,6 +77,25 @@ def measure_bcubed(records: list[Record]) -> tuple[float, float, int, int]:
     return p, r, len(events), len(set(gold.values()))
 
 
+def measure_coding(records: list[Record]) -> tuple[int, int, int]:
+    """Records whose CAMEO codes include the gold event's, and whose mode is the gold's."""
+    event_of = {}
+    for raw in (EVENTS / "manifest.jsonl").read_text(encoding="utf-8").splitlines():
+        meta = json.loads(raw)
+        event_of[meta["id"]] = meta["event"]
+    gold = {}
+    for raw in (EVENTS / "events.jsonl").read_text(encoding="utf-8").splitlines():
+        event = json.loads(raw)
+        gold[event["event"]] = event
+    codes = modes = 0
+    for record in records:
+        want = gold[event_of[record.id]]
+        coding = record.coding
+        codes += coding is not None and want["cameo"] in [c.code for c in coding.cameo]
+        modes += coding is not None and coding.mode == want["mode"]
+    return codes, modes, len(records)
+
+
 def shifted(item: Item, copy: int) -> Item:
     """A copy of an item: dates moved by 5 days a copy, surnames suffixed per copy."""
     delta = timedelta(days=5 * copy)
@@ -144,6 +163,8 @@ def main() -> None:
         f"B-cubed on {len(real)} real articles: precision {p:.3f}, recall {r:.3f} "
         f"({n_pred} events found, {n_gold} gold)"
     )
+    codes, modes, total = measure_coding(real)
+    print(f"coding against the gold events: CAMEO code {codes}/{total}, mode {modes}/{total}")
     if not args.bcubed:
         bench(real + seed_records, args.n)
 

@@ -54,9 +54,9 @@ def by_id(path: Path) -> dict[str, dict[str, Any]]:
 def test_workers_write_the_same_feed_as_one_process(tmp_path: Path) -> None:
     source = tmp_path / "in.jsonl"
     ids = write_corpus(source, 96)
-    # One second per answer, 16 in flight: six rounds, and the workers are up (a second or
-    # two, more on a loaded machine) long before the last.
-    with MockServer(MockConfig(latency_s=1.0)) as slow:
+    # 1.5 s per answer, 16 in flight: six rounds (9 s), and the workers are up (two or three
+    # seconds, more on a loaded machine) long before the last.
+    with MockServer(MockConfig(latency_s=1.5)) as slow:
         result = run_cli(
             "run", str(source), "-o", str(tmp_path / "w2" / "f.jsonl"),
             "--base-url", slow.base_url, "--model", MOCK_MODEL, "--no-progress",

@@ -26,7 +26,20 @@ from summarise.text.reader import (
     Document,
 )
 from summarise.text.sources import title_country
-from summarise.text.vocabulary import EVIDENCE_ONLY_TITLES, FRENCH_ARTICLES, REPORTING_VERBS
+from summarise.text.vocabulary import (
+    EVIDENCE_ONLY_TITLES,
+    FRENCH_ARTICLES,
+    NAME_PREFIXES,
+    REPORTING_VERBS,
+)
+
+MIN_TYPO_LENGTH = 5
+"""Shorter surnames one letter apart are different people ("Kim", "Kin")."""
+_PREFIX = re.compile(rf"^(?:{'|'.join(NAME_PREFIXES)})-")
+MIN_WRAPS = 2
+"""Lines going on in lowercase after a line with no final stop: the text is hard-wrapped."""
+_LIST_GAP = re.compile(r",\s+|,?\s+(?:and|et)\s+")
+"""What separates the names of a list: "A, B and C", « A, B et C »."""
 
 
 @dataclass(eq=False)
@@ -81,24 +94,31 @@ def people(
         person.evidence.add(evidence)
         return person
 
-    for p in body:
-        p0, p1 = doc.paragraphs[p]
-        for m in ROLE_NAME.finditer(masked, p0, p1):
+    flat, blocks = _unwrapped(doc, body)
+    for p0, p1 in blocks:
+        for m in ROLE_NAME.finditer(flat, p0, p1):
             of, name_run = m.group("of"), m.group("name")
-            joined = bool(of) and masked[m.end("of") : m.start("name")] == " "
+            joined = bool(of) and flat[m.end("of") : m.start("name")] == " "
             named = classify(f"{of} {name_run}" if joined else name_run)
             if named is None or named[0] != "person":
                 continue
             person = add(named[1], m.start("name"), "role")
-            _take_role(person, m, masked, p0)
-        for run in RUN.finditer(masked, p0, p1):
+            _take_role(person, m, flat, p0)
+        listed: tuple[int, Person] | None = None  # the last full name, and where it ends
+        for run in RUN.finditer(flat, p0, p1):
             named = classify(run.group(0))
             if named is None or named[0] != "person":
+                listed = None
                 continue
             if " " in named[1]:
-                add(named[1], run.start(), "named")
-                _take_appositive(found[named[1]], masked, run.end())
+                person = add(named[1], run.start(), "named")
+                _take_appositive(person, flat, run.end())
+                if listed is not None and _LIST_GAP.fullmatch(flat, listed[0], run.start()):
+                    person.evidence.add("listed")  # "Pachinian, van der Leyen et Borrell"
+                    listed[1].evidence.add("listed")
+                listed = (run.end(), person)
             else:
+                listed = None
                 singles.add(named[1])
                 if doc.sentences[doc.sentence_at(run.start())][0] != run.start():
                     mid_sentence.add(named[1])
@@ -123,6 +143,30 @@ def people(
         ):
             person.evidence.clear()  # "Sources told ...": a capitalised common word
     return _merge(found)
+
+
+def _unwrapped(doc: Document, body: Sequence[int]) -> tuple[str, list[tuple[int, int]]]:
+    """The masked text with hard line wraps as spaces (same offsets), and the spans to read
+    names in: paragraphs, or the lines a wrap joins. A wire story cut at every line
+    ("President Pierre / Languetin") is one the lines of which often go on in lowercase."""
+    masked = doc.masked
+    spans = [doc.paragraphs[p] for p in body]
+    wraps = [
+        i
+        for i in range(len(spans) - 1)
+        if masked[spans[i][1] - 1].isalpha() and not masked[spans[i][0] : spans[i][1]].isupper()
+    ]
+    if sum(masked[spans[i + 1][0]].islower() for i in wraps) < MIN_WRAPS:
+        return masked, spans
+    chars = list(masked)
+    blocks = spans[:1]
+    for i in range(1, len(spans)):
+        if i - 1 in wraps and blocks[-1][1] == spans[i - 1][1]:
+            chars[spans[i - 1][1] : spans[i][0]] = " " * (spans[i][0] - spans[i - 1][1])
+            blocks[-1] = (blocks[-1][0], spans[i][1])
+        else:
+            blocks.append(spans[i])
+    return "".join(chars), blocks
 
 
 def _take_role(person: Person, m: re.Match[str], masked: str, p0: int) -> None:
@@ -199,12 +243,17 @@ def _merge(found: dict[str, Person]) -> list[Person]:
         longer = next((p for p in people if p.name.casefold().endswith(tail)), None)
         if longer is not None:
             _fold_into(longer, person)
+        elif twin := next((p for p in people if _misspelt(p.name, person.name)), None):
+            _fold_into(twin, person)
         else:
             people.append(person)
     by_surname: dict[str, list[Person]] = {}
     by_first: dict[str, list[Person]] = {}
     for person in people:
         by_surname.setdefault(person.surname, []).append(person)
+        bare = _PREFIX.sub("", person.surname)  # "Assad" for "Bashar al-Assad"
+        if bare != person.surname:
+            by_surname.setdefault(bare, []).append(person)
         by_first.setdefault(person.name.split()[0], []).append(person)
     for person in found.values():
         if " " in person.name:
@@ -214,8 +263,22 @@ def _merge(found: dict[str, Person]) -> list[Person]:
             _fold_into(target[0], person)
         elif not target:
             people.append(person)
-    keep = [p for p in people if p.evidence & {"role", "speaker", "surname", "lead"}]
+    keep = [p for p in people if p.evidence & {"role", "speaker", "surname", "lead", "listed"}]
     return sorted(keep, key=lambda p: p.first)
+
+
+def _misspelt(a: str, b: str) -> bool:
+    """The same first name and surnames one letter apart: "Paul Kagame", "Paul Kagme"."""
+    (first_a, *_, last_a), (first_b, *_, last_b) = a.split(), b.split()
+    if first_a != first_b or min(len(last_a), len(last_b)) < MIN_TYPO_LENGTH:
+        return False
+    if len(last_a) < len(last_b):
+        last_a, last_b = last_b, last_a
+    if len(last_a) == len(last_b):
+        return sum(x != y for x, y in zip(last_a, last_b, strict=True)) == 1
+    return len(last_a) == len(last_b) + 1 and any(
+        last_a[:i] + last_a[i + 1 :] == last_b for i in range(len(last_a))
+    )
 
 
 def _fold_into(target: Person, other: Person) -> None:

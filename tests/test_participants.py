@@ -116,3 +116,13 @@ def test_an_arabic_surname_alone_folds_into_the_full_name() -> None:
         "Kerry said Assad could not be part of a transitional government."
     )
     assert "Bashar al-Assad" in people and "Assad" not in people
+
+
+def test_a_french_lead_puts_both_sides_of_an_entretien_at_the_event() -> None:
+    people = _participants(
+        "Le président français Emmanuel Macron s'entretient dimanche avec son homologue "
+        "ukrainien Volodymyr Zelensky après avoir échangé avec Vladimir Poutine, a annoncé "
+        "l'Elysée.\n\nLe président ukrainien a appelé au calme."
+    )
+    assert people["Emmanuel Macron"].present and people["Volodymyr Zelensky"].present
+    assert people["Emmanuel Macron"].country == "FRA"

@@ -92,6 +92,8 @@ ROLE_TITLES: tuple[str, ...] = (
     "Governor", "Mayor", "Commissioner", "Minister", "Secretary", "leader", "chief",
     "director", "co-founder", "founder", "chairman", "chairwoman", "chair", "CEO",
     "negotiator", "arms dealer", "star", "counterpart", "Marshal", "Field Marshal", "Adm.",
+    # Descriptions a name follows: "Russia's top diplomat Sergei Lavrov", "author Salman Rushdie".
+    "top diplomat", "running mate", "author", "novelist", "analyst", "hardliner",
 )  # fmt: skip
 """Titles that come right before a name ("Foreign Minister Sergey Lavrov"); any case."""
 FRENCH_TITLES: Final[tuple[str, ...]] = (
@@ -308,6 +310,10 @@ MEETING_CUES: tuple[str, ...] = (
     r"(?:called|received|welcomed)(?=\s+(?-i:[A-Z]))",
     r"spoke\s+(?:by\s+(?:tele)?phone\s+)?(?:with|to)",
     r"(?:held|holds)\s+(?:their|a|an|the)\s+(?:[\w-]+\s+){0,4}?(?:meeting|talks)",
+    # French: "Macron s'entretient dimanche avec Zelensky", "Blinken a rencontré Le Drian".
+    r"s['’](?:est\s+)?entretenue?\s+(?:\w+\s+)?avec", r"s['’]entretient\s+(?:\w+\s+)?avec",
+    r"(?:a|ont)\s+rencontré", r"rencontre", r"(?:a\s+)?reçu", r"reçoit",
+    r"(?:a|ont)\s+(?:eu\s+)?(?:un\s+)?(?:entretien|échangé)\s+avec",
 )  # fmt: skip
 """Verbs whose subject and object took part in the event ("Blinken met Qin Gang")."""
 

@@ -126,3 +126,13 @@ def test_a_french_lead_puts_both_sides_of_an_entretien_at_the_event() -> None:
     )
     assert people["Emmanuel Macron"].present and people["Volodymyr Zelensky"].present
     assert people["Emmanuel Macron"].country == "FRA"
+
+
+def test_someone_met_by_surname_alone_is_a_participant() -> None:
+    people = _participants(
+        "There have been some high-level engagements. CIA chief William Burns travelled to "
+        "China in May. And Biden's national security adviser Jake Sullivan met with Wang in "
+        "Vienna in May."
+    )
+    assert {"William Burns", "Jake Sullivan", "Wang"} <= set(people)
+    assert "Vienna" not in people

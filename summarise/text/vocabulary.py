@@ -156,7 +156,7 @@ ORG_WORDS = _wordset(
     "services summit conference forum meeting treaty accord agreement declaration war "
     "crisis revolution strait sea ocean gulf bay river lake island islands mountains "
     "region province state states republic kingdom empire federation city street square "
-    "airport hall palace kremlin pentagon period day"
+    "airport hall palace kremlin pentagon period day hamas taliban hezbollah houthis"
     # French
     " ministère ministères département gouvernement parlement assemblée conseil"
     " commission agence organisation alliance parti armée banque fonds élysée elysée matignon"

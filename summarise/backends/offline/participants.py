@@ -33,6 +33,10 @@ from summarise.text.vocabulary import (
     REPORTING_VERBS,
 )
 
+_MET = re.compile(r"\b(?:met|meets)\s+(?:with\s+)?$")
+"""Right before a name: whom someone met ("met with Wang"), a person, not a place."""
+PERSON_EVIDENCE = frozenset({"role", "speaker", "surname", "lead", "listed", "met"})
+"""What shows a name is a person's; a name seen only once, plainly ("named"), is not kept."""
 MIN_TYPO_LENGTH = 5
 """Shorter surnames one letter apart are different people ("Kim", "Kin")."""
 _PREFIX = re.compile(rf"^(?:{'|'.join(NAME_PREFIXES)})-")
@@ -122,6 +126,8 @@ def people(
                 singles.add(named[1])
                 if doc.sentences[doc.sentence_at(run.start())][0] != run.start():
                     mid_sentence.add(named[1])
+                if _MET.search(flat, max(p0, run.start() - 12), run.start()):
+                    add(named[1], run.start(), "met")  # "Sullivan met with Wang in Vienna"
 
     for i in sentences:
         s0, s1, _ = doc.sentences[i]
@@ -263,7 +269,7 @@ def _merge(found: dict[str, Person]) -> list[Person]:
             _fold_into(target[0], person)
         elif not target:
             people.append(person)
-    keep = [p for p in people if p.evidence & {"role", "speaker", "surname", "lead", "listed"}]
+    keep = [p for p in people if p.evidence & PERSON_EVIDENCE]
     return sorted(keep, key=lambda p: p.first)
 
 

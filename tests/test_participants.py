@@ -136,3 +136,23 @@ def test_someone_met_by_surname_alone_is_a_participant() -> None:
     )
     assert {"William Burns", "Jake Sullivan", "Wang"} <= set(people)
     assert "Vienna" not in people
+
+
+def test_the_country_word_nearest_the_title_wins_over_a_dateline() -> None:
+    people = _participants(
+        "FINSTADJORDET, Norway U.S. Secretary of State John Kerry said on Wednesday he had "
+        "discussed ways to revive a fragile truce with Iranian Foreign Minister Mohammad "
+        "Javad Zarif."
+    )
+    assert people["John Kerry"].country == "USA"
+    assert people["Mohammad Javad Zarif"].country == "IRN"
+
+
+def test_an_aide_named_by_whom_they_serve_shares_that_country() -> None:
+    people = _participants(
+        "Russian President Vladimir Putin met Chinese President Xi Jinping in Shanghai on "
+        "Tuesday.\n\nThe price was still being negotiated, Putin spokesman Dmitry Peskov "
+        "told reporters."
+    )
+    assert people["Dmitry Peskov"].country == "RUS"
+    assert people["Dmitry Peskov"].role == "Putin spokesman"

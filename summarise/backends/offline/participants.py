@@ -56,6 +56,8 @@ class Person:
     role: str | None = None
     affiliation: str | None = None
     country: str | None = None
+    serves: str | None = None
+    """Whose aide the title makes them ("Putin spokesman"): they share that one's country."""
 
     @property
     def surname(self) -> str:
@@ -205,12 +207,16 @@ def _take_role(person: Person, m: re.Match[str], masked: str, p0: int) -> None:
         country = to_iso3(demonym)
     if pre is not None:
         run = pre.group("run")
-        country = country or to_iso3(run) or to_iso3(run.split()[0])
+        # The word nearest the title: "FINSTADJORDET, Norway U.S. Secretary of State" is American.
+        country = (
+            country or to_iso3(run) or next(filter(None, map(to_iso3, run.split()[::-1])), None)
+        )
         named = classify(run)
         if named is not None and named[0] == "org":
             affiliation = affiliation or named[1]
         elif named is not None and named[0] == "person" and role.islower():
             prefix = f"{named[1]} "  # "Dion spokesman"
+            person.serves = named[1]
     if role.lower() in EVIDENCE_ONLY_TITLES:
         role = ""
     if person.role is None and role:
@@ -270,6 +276,12 @@ def _merge(found: dict[str, Person]) -> list[Person]:
         elif not target:
             people.append(person)
     keep = [p for p in people if p.evidence & PERSON_EVIDENCE]
+    for aide in keep:
+        chief = [
+            p for p in keep if aide.serves and p is not aide and same_person(p.name, aide.serves)
+        ]
+        if aide.country is None and len(chief) == 1:
+            aide.country = chief[0].country
     return sorted(keep, key=lambda p: p.first)
 
 

@@ -156,3 +156,14 @@ def test_an_aide_named_by_whom_they_serve_shares_that_country() -> None:
     )
     assert people["Dmitry Peskov"].country == "RUS"
     assert people["Dmitry Peskov"].role == "Putin spokesman"
+
+
+def test_a_rank_after_a_title_that_names_nobody_still_gives_the_name() -> None:
+    people = _participants(
+        "Before a trilateral meeting with US Chairman of the Joint Chiefs Gen. CQ Brown and "
+        "South Korean Adm. Kim Myung-soo, Japanese Gen. Yoshihide Yoshida said China was a "
+        "concern."
+    )
+    assert set(people) == {"CQ Brown", "Kim Myung-soo", "Yoshihide Yoshida"}
+    assert people["CQ Brown"].role == "Gen."
+    assert people["Kim Myung-soo"].country == "KOR"

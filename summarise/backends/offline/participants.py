@@ -102,12 +102,16 @@ def people(
 
     flat, blocks = _unwrapped(doc, body)
     for p0, p1 in blocks:
-        for m in ROLE_NAME.finditer(flat, p0, p1):
+        pos = p0
+        while m := ROLE_NAME.search(flat, pos, p1):
             of, name_run = m.group("of"), m.group("name")
             joined = bool(of) and flat[m.end("of") : m.start("name")] == " "
             named = classify(f"{of} {name_run}" if joined else name_run)
             if named is None or named[0] != "person":
+                # "Chairman of the Joint Chiefs Gen. CQ Brown": no name, but a title may follow
+                pos = m.start("name")
                 continue
+            pos = m.end()
             person = add(named[1], m.start("name"), "role")
             _take_role(person, m, flat, p0)
         listed: tuple[int, Person] | None = None  # the last full name, and where it ends

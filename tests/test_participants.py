@@ -167,3 +167,13 @@ def test_a_rank_after_a_title_that_names_nobody_still_gives_the_name() -> None:
     assert set(people) == {"CQ Brown", "Kim Myung-soo", "Yoshihide Yoshida"}
     assert people["CQ Brown"].role == "Gen."
     assert people["Kim Myung-soo"].country == "KOR"
+
+
+def test_two_demonyms_and_two_names_pair_in_order() -> None:
+    people = _participants(
+        "Les ministres américain et français des Affaires étrangères, Antony Blinken et "
+        "Jean-Yves Le Drian, auront une tête-à-tête jeudi à New York, a annoncé mercredi une "
+        "responsable américaine."
+    )
+    assert people["Antony Blinken"].country == "USA"
+    assert people["Jean-Yves Le Drian"].country == "FRA"

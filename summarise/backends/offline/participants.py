@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from summarise.schema import MAX_PARTICIPANTS, SHORT, Participant
 from summarise.text.countries import FRENCH, to_iso3
-from summarise.text.names import RUN, classify, name_tokens, same_person
+from summarise.text.names import RUN, RUN_SRC, classify, name_tokens, same_person
 from summarise.text.reader import (
     APPOSITIVE_ROLE,
     PRE_RUN,
@@ -42,6 +42,11 @@ MIN_TYPO_LENGTH = 5
 _PREFIX = re.compile(rf"^(?:{'|'.join(NAME_PREFIXES)})-")
 MIN_WRAPS = 2
 """Lines going on in lowercase after a line with no final stop: the text is hard-wrapped."""
+_PAIRED = re.compile(
+    rf"\b(?P<a>[^\W\d_][\w.]+)\s+(?:et|and)\s+(?P<b>[^\W\d_][\w.]+)\s+[^,.;:·\n]{{3,60}}?,\s+"
+    rf"(?P<x>{RUN_SRC})\s+(?:et|and)\s+(?P<y>{RUN_SRC})"
+)
+"""Two demonyms and two names in the same order: each name has its country."""
 _LIST_GAP = re.compile(r",\s+|,?\s+(?:and|et)\s+")
 """What separates the names of a list: "A, B and C", « A, B et C »."""
 
@@ -142,6 +147,7 @@ def people(
             if subject is not None and subject.kind == "person":
                 add(subject.text, subject.start, "speaker")
 
+    _paired_countries(found, flat)
     first_event = event_words[0] if event_words else set()
     for person in found.values():
         if " " in person.name and person.surname in first_event:
@@ -155,6 +161,20 @@ def people(
         ):
             person.evidence.clear()  # "Sources told ...": a capitalised common word
     return _merge(found)
+
+
+def _paired_countries(found: dict[str, Person], flat: str) -> None:
+    """ "Les ministres américain et français ..., Antony Blinken et Jean-Yves Le Drian":
+    each name takes the demonym in its place."""
+    for m in _PAIRED.finditer(flat):
+        countries = to_iso3(m.group("a")), to_iso3(m.group("b"))
+        if not all(countries):
+            continue
+        for written, country in zip((m.group("x"), m.group("y")), countries, strict=True):
+            named = classify(written)
+            holder = found.get(named[1]) if named and named[0] == "person" else None
+            if holder is not None and holder.country is None:
+                holder.country = country
 
 
 def _unwrapped(doc: Document, body: Sequence[int]) -> tuple[str, list[tuple[int, int]]]:

@@ -15,10 +15,14 @@ from typing import Literal
 from summarise.text.countries import to_iso3
 from summarise.text.normalise import TRANSLATE, fold
 from summarise.text.vocabulary import (
+    BODY_ACRONYMS,
     COMPASS,
     LEADING_STOP,
+    NAME_PARTICLES,
+    NAME_PREFIXES,
     NOT_NAMES,
     ORG_WORDS,
+    PLACES,
     REGIONAL_ADJECTIVES,
     REGIONS,
     TITLE_WORDS,
@@ -30,9 +34,9 @@ _TOKEN = (
     rf"(?:(?:[{UPPER}]\.){{2,}}"  # U.S., U.K.
     rf"|(?:Corp|Inc|Co|Ltd|Jr|Sr|St)\."
     rf"|[{UPPER}]\.(?=\s[{UPPER}])"  # an initial: "Joseph P. Kennedy"
-    rf"|\[?[{UPPER}][^\W_]*(?:[-'’][^\W_]+)*\]?)"
+    rf"|\[?(?:(?:{'|'.join(NAME_PREFIXES)})-)?[{UPPER}][^\W_]*(?:[-'’][^\W_]+)*\]?)"
 )
-_PARTICLE = r"(?:de|da|del|della|der|van|von|bin|ibn|al|dos)"
+_PARTICLE = rf"(?:{'|'.join(NAME_PARTICLES)})"
 RUN_SRC = rf"{_TOKEN}(?:[ ]+(?:{_PARTICLE}[ ]+){{0,2}}{_TOKEN})*"
 RUN = re.compile(RUN_SRC)
 """A run of capitalised words: the shape of a name as written."""
@@ -67,11 +71,14 @@ def classify(run: str) -> tuple[NameKind, str] | None:
     lowered = [t.lower() for t in tokens]
     if any(t in ORG_WORDS for t in lowered):
         return ("org", whole)
+    as_written = " ".join(strip_token(t) for t in words)
+    if as_written in PLACES or to_iso3(as_written) is not None:
+        return ("place", as_written)  # "New Delhi": "New" is no stop word here
     if lowered[0] in COMPASS or whole in REGIONS or whole in REGIONAL_ADJECTIVES:
         return ("place", whole)
     if len(tokens) == 1 and run.split()[0].lower() in {"the", "a", "an"}:
         return ("org", whole)  # "the Liberals": names of people take no article
-    if to_iso3(whole) is not None:
+    if to_iso3(whole) is not None or whole in PLACES:
         return ("place", whole)
     # Drop leading titles and demonyms: what is left is the name proper.
     k = 0
@@ -88,9 +95,17 @@ def classify(run: str) -> tuple[NameKind, str] | None:
         return None
     if any(t.lower() in NOT_NAMES or t.lower() in LEADING_STOP for t in rest):
         return None
-    if any(len(t) >= 2 and t.isupper() for t in rest):
+    if any(len(t) >= 2 and t.isupper() for t in rest[_initials(rest) :]):
         return ("org", whole)
     return ("person", " ".join(rest))
+
+
+def _initials(tokens: list[str]) -> int:
+    """1 when a name opens with two capitals for initials ("CQ Brown", "JD Vance"), else 0."""
+    first = tokens[0]
+    initials = len(tokens) == 2 and len(first) == 2 and first.isupper()
+    known = first in BODY_ACRONYMS or to_iso3(first) is not None
+    return int(initials and tokens[1][1:].islower() and not known)
 
 
 def name_tokens(name: str) -> list[str]:

@@ -91,7 +91,9 @@ ROLE_TITLES: tuple[str, ...] = (
     "Attorney General", "Senator", "Sen.", "Rep.", "Gen.", "General", "Admiral",
     "Governor", "Mayor", "Commissioner", "Minister", "Secretary", "leader", "chief",
     "director", "co-founder", "founder", "chairman", "chairwoman", "chair", "CEO",
-    "negotiator", "arms dealer", "star", "counterpart",
+    "negotiator", "arms dealer", "star", "counterpart", "Marshal", "Field Marshal", "Adm.",
+    # Descriptions a name follows: "Russia's top diplomat Sergei Lavrov", "author Salman Rushdie".
+    "top diplomat", "running mate", "author", "novelist", "analyst", "hardliner",
 )  # fmt: skip
 """Titles that come right before a name ("Foreign Minister Sergey Lavrov"); any case."""
 FRENCH_TITLES: Final[tuple[str, ...]] = (
@@ -102,7 +104,7 @@ FRENCH_TITLES: Final[tuple[str, ...]] = (
     "chef du gouvernement", "cheffe du gouvernement", "secrétaire d'État",
     "secrétaire général", "secrétaire générale", "porte-parole", "ambassadeur",
     "ambassadrice", "chancelier", "chancelière", "haut représentant",
-    "haute représentante", "conseiller", "conseillère", "envoyé spécial", "émissaire",
+    "haute représentante", "maréchal", "conseiller", "conseillère", "envoyé spécial", "émissaire",
     "négociateur", "négociatrice", "homologue", "dirigeant", "dirigeante", "roi", "reine",
 )  # fmt: skip
 """French titles before a name ("le chef de la diplomatie russe, Sergueï Lavrov")."""
@@ -142,6 +144,7 @@ TITLE_WORDS = _wordset(
     "leader chief envoy adviser advisor senator sen. rep. gen. general admiral governor "
     "mayor commissioner attorney director chairman chair ceo national security interior "
     "finance trade commerce treasury home high representative special counterpart"
+    " gen adm lt col maj capt cmdr marshal maréchal"  # abbreviated ranks ("Gen. CQ Brown")
     " état etat"  # "secrétaire d'État", "porte-parole du département d'Etat Nicholas Burns"
 )
 ORG_WORDS = _wordset(
@@ -153,7 +156,7 @@ ORG_WORDS = _wordset(
     "services summit conference forum meeting treaty accord agreement declaration war "
     "crisis revolution strait sea ocean gulf bay river lake island islands mountains "
     "region province state states republic kingdom empire federation city street square "
-    "airport hall palace kremlin period day"
+    "airport hall palace kremlin pentagon period day hamas taliban hezbollah houthis"
     # French
     " ministère ministères département gouvernement parlement assemblée conseil"
     " commission agence organisation alliance parti armée banque fonds élysée elysée matignon"
@@ -205,7 +208,7 @@ COMPASS = _wordset(
 )
 REGIONS = _wordset(
     "Africa Asia Europe Pacific Atlantic Arctic Antarctica Balkans Baltics Caucasus "
-    "Caribbean Americas Eurasia Oceania Scandinavia Sahel Levant Mideast"
+    "Caribbean Americas Eurasia Oceania Scandinavia Sahel Levant Mideast Indo-Pacific"
 )
 # Adjectives of regions, places rather than names ("European", "Arab").
 REGIONAL_ADJECTIVES = _wordset(
@@ -307,6 +310,10 @@ MEETING_CUES: tuple[str, ...] = (
     r"(?:called|received|welcomed)(?=\s+(?-i:[A-Z]))",
     r"spoke\s+(?:by\s+(?:tele)?phone\s+)?(?:with|to)",
     r"(?:held|holds)\s+(?:their|a|an|the)\s+(?:[\w-]+\s+){0,4}?(?:meeting|talks)",
+    # French: "Macron s'entretient dimanche avec Zelensky", "Blinken a rencontré Le Drian".
+    r"s['’](?:est\s+)?entretenue?\s+(?:\w+\s+)?avec", r"s['’]entretient\s+(?:\w+\s+)?avec",
+    r"(?:a|ont)\s+rencontré", r"rencontre", r"(?:a\s+)?reçu", r"reçoit",
+    r"(?:a|ont)\s+(?:eu\s+)?(?:un\s+)?(?:entretien|échangé)\s+avec",
 )  # fmt: skip
 """Verbs whose subject and object took part in the event ("Blinken met Qin Gang")."""
 
@@ -317,3 +324,23 @@ OTHER_TIME_CUES: tuple[str, ...] = (
     r"in \d{4}", "previously", "before that",
 )  # fmt: skip
 """A meeting sentence with one of these reports another meeting, not the article's event."""
+
+# Small words inside a name, lowercase ("Ursula van der Leyen", "Mohammed bin Salman"),
+# and Arabic article prefixes joined by a hyphen ("Bashar al-Assad").
+NAME_PARTICLES: tuple[str, ...] = (
+    "de", "da", "del", "della", "der", "van", "von", "bin", "ibn", "al", "dos", "ben", "di", "ter",
+)  # fmt: skip
+NAME_PREFIXES: tuple[str, ...] = ("al", "el", "ad", "ar", "as", "at", "an", "ash", "az", "bin")
+# Two capitals that name a body, not a person's initials ("EU", unlike "CQ Brown").
+BODY_ACRONYMS = frozenset({"EU", "UN", "AU", "EC", "IS", "UE", "ONU"})
+# Places that a capitalised run names but no country table holds: where leaders meet.
+PLACES = frozenset(
+    {
+        "Camp David", "Mar-a-Lago", "Geneva", "Genève", "Davos", "Munich", "Helsinki",
+        "Vienna", "Brussels", "Bruxelles", "Strasbourg", "New York", "Manhattan",
+        "Capitol Hill", "Wall Street", "Shangri-La", "Bali", "Sochi", "Anchorage", "Doha",
+        "Jeddah", "Istanbul", "Vientiane", "Shanghai", "Osaka", "Hiroshima", "Delhi",
+        "Libreville", "Oslo", "Stockholm", "The Hague", "Yalta", "Potsdam", "Reykjavik",
+        "Dayton", "Oval Office", "Élysée", "Elysée", "Sharm el-Sheikh",
+    }
+)  # fmt: skip

@@ -21,9 +21,11 @@ Deterministic: the same text always gives the same summary. No network, no clock
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from summarise.backends.offline import french
+from summarise.backends.offline.participants import Person, participants, speaker_name
+from summarise.backends.offline.participants import people as find_people
 from summarise.clean import CleanArticle
 from summarise.schema import (
     LONG,
@@ -40,27 +42,18 @@ from summarise.schema import (
     ModelSummary,
     Outcome,
     OutcomeStatus,
-    Participant,
 )
-from summarise.text.countries import DEMONYMS, FRENCH, to_iso3
-from summarise.text.names import RUN, classify, name_tokens, same_person
+from summarise.text.countries import DEMONYMS, to_iso3
+from summarise.text.names import RUN, classify
 from summarise.text.normalise import WORD
 from summarise.text.reader import (
-    APPOSITIVE_ROLE,
-    PRE_RUN,
-    REPORTING_VERB,
-    ROLE_NAME,
     Document,
     analyse,
 )
-from summarise.text.sources import title_country
 from summarise.text.vocabulary import (
     ENGLISH_MONTHS,
-    EVIDENCE_ONLY_TITLES,
-    FRENCH_ARTICLES,
     MEETING_CUES,
     OTHER_TIME_CUES,
-    REPORTING_VERBS,
     WEEKDAYS,
 )
 
@@ -192,20 +185,6 @@ _CLAUSE_EDGE = re.compile(r"[,;:·\"”]")
 # --- Reading the article ----------------------------------------------------------------
 
 
-@dataclass(eq=False)
-class _Person:
-    name: str
-    first: int
-    evidence: set[str] = field(default_factory=set)
-    role: str | None = None
-    affiliation: str | None = None
-    country: str | None = None
-
-    @property
-    def surname(self) -> str:
-        return self.name.split()[-1]
-
-
 @dataclass
 class _Reading:
     doc: Document
@@ -285,194 +264,6 @@ def _sentence_text(doc: Document, i: int) -> str:
     return doc.text[s0:s1].strip()
 
 
-# --- People -----------------------------------------------------------------------------
-
-
-def _people(reading: _Reading) -> list[_Person]:
-    doc = reading.doc
-    masked = doc.masked
-    found: dict[str, _Person] = {}
-    singles: set[str] = set()
-    mid_sentence: set[str] = set()  # capitalised where a sentence does not start: a name
-
-    def add(name: str, pos: int, evidence: str) -> _Person:
-        person = found.get(name)
-        if person is None:
-            person = found[name] = _Person(name, pos)
-        person.first = min(person.first, pos)
-        person.evidence.add(evidence)
-        return person
-
-    for p in reading.body:
-        p0, p1 = doc.paragraphs[p]
-        for m in ROLE_NAME.finditer(masked, p0, p1):
-            of, name_run = m.group("of"), m.group("name")
-            joined = bool(of) and masked[m.end("of") : m.start("name")] == " "
-            named = classify(f"{of} {name_run}" if joined else name_run)
-            if named is None or named[0] != "person":
-                continue
-            person = add(named[1], m.start("name"), "role")
-            _take_role(person, m, masked, p0)
-        for run in RUN.finditer(masked, p0, p1):
-            named = classify(run.group(0))
-            if named is None or named[0] != "person":
-                continue
-            if " " in named[1]:
-                add(named[1], run.start(), "named")
-                _take_appositive(found[named[1]], masked, run.end())
-            else:
-                singles.add(named[1])
-                if doc.sentences[doc.sentence_at(run.start())][0] != run.start():
-                    mid_sentence.add(named[1])
-
-    for i in reading.sentences:
-        s0, s1, _ = doc.sentences[i]
-        for verb in REPORTING_VERB.finditer(masked, s0, s1):
-            subject = doc.subject_of(verb, s0, s1)
-            if subject is not None and subject.kind == "person":
-                add(subject.text, subject.start, "speaker")
-
-    first_event = reading.event_words[0] if reading.event_words else set()
-    for person in found.values():
-        if " " in person.name and person.surname in first_event:
-            person.evidence.add("lead")  # named in full in the sentence saying what happened
-        if " " in person.name and person.surname in singles:
-            person.evidence.add("surname")
-        if (
-            " " not in person.name
-            and person.name not in mid_sentence
-            and "role" not in person.evidence
-        ):
-            person.evidence.clear()  # "Sources told ...": a capitalised common word
-    return _merge(found)
-
-
-def _take_role(person: _Person, m: re.Match[str], masked: str, p0: int) -> None:
-    role = m.group("role")
-    prep, of = m.group("prep"), m.group("of")
-    affiliation: str | None = None
-    country: str | None = None
-    name_run = m.group("name")
-    if prep and of and masked[m.end("of") : m.start("name")] == " ":
-        # "Ambassador to Canada Oleg Stepanov": the runs meet; the name is what follows the place.
-        named = classify(f"{of} {name_run}")
-        if named is not None and named[0] == "person" and f"{of} {name_run}".endswith(named[1]):
-            of = f"{of} {name_run}"[: -len(named[1])].strip()
-    if prep == "to" and of:
-        role = f"{role} to {of}"
-    elif prep and of:
-        affiliation = of
-    pre = PRE_RUN.search(masked, max(p0, m.start() - 60), m.start())
-    prefix = ""
-    if pre is not None and pre.group("run").lower() in FRENCH_ARTICLES:
-        pre = None
-    # French puts the demonym after the title or inside it: "le chef de la diplomatie
-    # russe", "le ministre russe des Affaires étrangères".
-    demonym = (
-        m.group("adj")
-        or m.group("adj2")
-        or next((w for w in role.split() if w in FRENCH and w.islower()), None)
-    )
-    if demonym:
-        country = to_iso3(demonym)
-    if pre is not None:
-        run = pre.group("run")
-        country = country or to_iso3(run) or to_iso3(run.split()[0])
-        named = classify(run)
-        if named is not None and named[0] == "org":
-            affiliation = affiliation or named[1]
-        elif named is not None and named[0] == "person" and role.islower():
-            prefix = f"{named[1]} "  # "Dion spokesman"
-    if role.lower() in EVIDENCE_ONLY_TITLES:
-        role = ""
-    if person.role is None and role:
-        person.role = _cap(prefix + role)
-    if person.affiliation is None and affiliation:
-        person.affiliation = _cap(affiliation)
-    country = country or (None if prep else title_country(m.group("role")))
-    if person.country is None and country:
-        person.country = country
-
-
-def _take_appositive(person: _Person, masked: str, pos: int) -> None:
-    """'Kurt Campbell, the top Asia expert at the National Security Council, said'."""
-    if person.role is not None:
-        return
-    m = APPOSITIVE_ROLE.match(masked, pos)
-    if m and m.group(0).split()[1] == "a" and f"a {m.group(1).split()[0]}" in REPORTING_VERBS:
-        return  # '..., a annoncé l'Elysée': a French verb, not "a" role
-    if m and "·" not in m.group(1):
-        person.role = _cap(m.group(1))
-        if person.country is None:
-            for run in RUN.finditer(m.group(1)):
-                code = to_iso3(run.group(0))
-                if code:
-                    person.country = code
-                    break
-
-
-def _merge(found: dict[str, _Person]) -> list[_Person]:
-    """Fold 'Lavrov' into 'Sergey Lavrov', 'David' into 'David Whelan', 'Joe Biden' into
-    'President Joe Biden'; keep people with evidence of being people."""
-    full = sorted((p for p in found.values() if " " in p.name), key=lambda p: -len(p.name))
-    people: list[_Person] = []
-    for person in full:
-        tail = " " + person.name.casefold()
-        longer = next((p for p in people if p.name.casefold().endswith(tail)), None)
-        if longer is not None:
-            _fold_into(longer, person)
-        else:
-            people.append(person)
-    by_surname: dict[str, list[_Person]] = {}
-    by_first: dict[str, list[_Person]] = {}
-    for person in people:
-        by_surname.setdefault(person.surname, []).append(person)
-        by_first.setdefault(person.name.split()[0], []).append(person)
-    for person in found.values():
-        if " " in person.name:
-            continue
-        target = by_surname.get(person.name) or by_first.get(person.name) or []
-        if len(target) == 1:
-            _fold_into(target[0], person)
-        elif not target:
-            people.append(person)
-    keep = [p for p in people if p.evidence & {"role", "speaker", "surname", "lead"}]
-    return sorted(keep, key=lambda p: p.first)
-
-
-def _fold_into(target: _Person, other: _Person) -> None:
-    target.first = min(target.first, other.first)
-    target.evidence |= other.evidence
-    target.role = target.role or other.role
-    target.affiliation = target.affiliation or other.affiliation
-    target.country = target.country or other.country
-
-
-def _cap(text: str) -> str:
-    return text[:SHORT]
-
-
-def _present(person: _Person, reading: _Reading, shared: set[str]) -> bool:
-    """In the lead, in a sentence about the event: took part rather than only mentioned.
-    A surname two people share (``shared``) counts with the first name beside it."""
-    first = person.name.split()[0]
-    return any(
-        person.surname in words and (person.surname not in shared or first in words)
-        for words in reading.event_words
-    )
-
-
-def _speaker_name(speaker: str | None, people: list[_Person]) -> str | None:
-    """The attributed name as a participant's full name when it is unambiguous."""
-    if speaker is None:
-        return None
-    matches = [p for p in people if same_person(speaker, p.name)]
-    if len(matches) == 1:
-        return matches[0].name
-    exact = [p for p in matches if name_tokens(p.name)[-1:] == name_tokens(speaker)[-1:]]
-    return exact[0].name if len(exact) == 1 else speaker
-
-
 # --- The summary ------------------------------------------------------------------------
 
 
@@ -480,7 +271,7 @@ def extract(article: CleanArticle) -> ModelSummary:
     """Summarise one article without a model: deterministic, extractive, offline."""
     doc = analyse(article.text)
     reading = _read(doc)
-    people = _people(reading)
+    people = find_people(doc, reading.body, reading.sentences, reading.event_words)
     body = set(reading.body)
 
     quotes: list[ModelQuote] = []
@@ -491,33 +282,22 @@ def extract(article: CleanArticle) -> ModelSummary:
         if not _LETTERS.search(text) or len(text) > QUOTE:
             continue
         speaker = doc.speaker(region) or french.titled_speaker(doc, region, people)
-        quotes.append(ModelQuote(speaker=_cap_opt(_speaker_name(speaker, people)), text=text))
+        quotes.append(ModelQuote(speaker=_cap_opt(speaker_name(speaker, people)), text=text))
         if len(quotes) == MAX_QUOTES:
             break
-
-    surnames = [p.surname for p in people]
-    shared = {s for s in surnames if surnames.count(s) > 1}
-    present = {id(p): _present(p, reading, shared) for p in people}
-    ranked = sorted(people, key=lambda p: (not present[id(p)], p.first))[:MAX_PARTICIPANTS]
-    participants = [
-        Participant(
-            name=_cap(p.name),
-            role=p.role,
-            affiliation=p.affiliation,
-            country=p.country,
-            present=present[id(p)],
-        )
-        for p in sorted(ranked, key=lambda p: p.first)
-    ]
 
     return ModelSummary(
         headline=_headline(article, reading),
         event=_event(reading),
-        participants=participants,
+        participants=participants(people, reading.event_words),
         issues=_issues(reading),
         outcomes=_outcomes(reading, people),
         quotes=quotes,
     )
+
+
+def _cap(text: str) -> str:
+    return text[:SHORT]
 
 
 def _cap_opt(text: str | None) -> str | None:
@@ -601,7 +381,7 @@ def _issues(reading: _Reading) -> list[Issue]:
     return issues[:MAX_ISSUES]
 
 
-def _outcomes(reading: _Reading, people: list[_Person]) -> list[Outcome]:
+def _outcomes(reading: _Reading, people: list[Person]) -> list[Outcome]:
     """Sentences that report a result, verbatim, with the status their cue words give."""
     doc = reading.doc
     usable = set(reading.usable)
@@ -627,7 +407,7 @@ def _outcomes(reading: _Reading, people: list[_Person]) -> list[Outcome]:
     return outcomes
 
 
-def _parties(sentence: str, people: list[_Person]) -> list[str]:
+def _parties(sentence: str, people: list[Person]) -> list[str]:
     """People and countries a sentence names, as the article names them."""
     parties: list[str] = []
     codes: set[str] = set()

@@ -29,7 +29,8 @@ EVENT_CUES: tuple[tuple[EventKind, tuple[str, ...]], ...] = (
     ("negotiation", (r"négociations?", "pourparlers")),
     ("visit", (r"visites?", r"s['’]est rendue?")),
     # Not "entretien" alone: "un entretien téléphonique" is a call.
-    ("meeting", (r"s['’]est entretenue?", r"se sont entretenus", r"a rencontré",
+    ("meeting", (r"s['’]est entretenue?", r"se sont entretenus", r"s['’]entretien(?:t|nent)",
+                 r"a rencontré",
                  r"ont rencontré", r"rencontres?", r"réunions?", r"en marge",
                  r"entretiens", r"l['’]entretien")),
     ("statement", ("communiqué", "déclaration")),

@@ -1,0 +1,108 @@
+"""Issues and outcomes chosen as a reader would: results with their status, subjects of the
+talks, never captions, photo lines or background (``summarise.backends.offline.topics``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from summarise.backends.offline.extractor import extract
+from summarise.clean import CleanArticle, clean
+from summarise.schema import ModelSummary
+from tests.helpers import raw_seed
+
+TOPICS = Path(__file__).parent / "synthetic" / "topics"
+LEAD = "The two foreign ministers met in Geneva on Thursday for their first talks this year."
+FRENCH_LEAD = "Les deux ministres des Affaires étrangères se sont entretenus jeudi à Genève."
+
+
+def _summary(*paragraphs: str) -> ModelSummary:
+    text = "\n\n".join(paragraphs)
+    return extract(CleanArticle(title=None, published=None, dateline=None, text=text))
+
+
+def _fixture(name: str) -> ModelSummary:
+    return extract(clean(raw_seed(TOPICS / name)))
+
+
+@pytest.mark.parametrize(
+    ("sentence", "status"),
+    [
+        ("The two sides agreed to resume military-to-military communication.", "agreed"),
+        ("Both sides agree that the working group should meet again this year.", "agreed"),
+        ("Russia and China signed 49 cooperation deals on energy and transport.", "agreed"),
+        ("They failed to agree on export controls on advanced chips, officials said.", "disagreed"),
+        ("Putin admitted that 'our positions do not fully coincide' on Syria.", "disagreed"),
+        ("Another round of talks is planned for next week in Abu Dhabi, Peskov said.", "pending"),
+        ("The document is ready, although it still needs to be formally signed.", "pending"),
+        ("The two sides had yet to agree on the price of the gas supply deal.", "pending"),
+        ("The United States announced new sanctions on three Chinese companies.", "announced"),
+        ("Blinken warned that the US will take appropriate measures against China.", "announced"),
+        ("There was no breakthrough on Taiwan, a senior official said on Friday.", "no_progress"),
+        # French
+        ("Les deux ministres sont convenus de poursuivre le dialogue stratégique.", "agreed"),
+        ("Ils ne sont pas parvenus à s'entendre sur le retrait des troupes.", "disagreed"),
+        ("Les deux hommes se retrouveront à Vienne le mois prochain.", "pending"),
+        ("Moscou a annoncé la libération d'un journaliste américain détenu.", "announced"),
+        ("Rien n'a encore filtré sur le contenu de cette longue discussion.", "no_progress"),
+    ],
+)
+def test_each_kind_of_outcome_has_its_status(sentence: str, status: str) -> None:
+    lead = FRENCH_LEAD if "Les " in sentence or "Ils " in sentence or "Rien " in sentence else LEAD
+    outcomes = _summary(lead, sentence).outcomes
+    assert [(o.description, o.status) for o in outcomes] == [(sentence, status)]
+
+
+def test_a_result_a_speaker_reports_in_quotes_is_an_outcome() -> None:
+    sentence = "He said: ‘We agreed to push the process of peace talks in Geneva.’"
+    assert [(o.description, o.status) for o in _summary(LEAD, sentence).outcomes] == [
+        (sentence, "agreed")
+    ]
+
+
+def test_captions_photo_lines_and_background_are_never_chosen() -> None:
+    summary = _fixture("talks_en.txt")
+    chosen = [i.summary for i in summary.issues] + [o.description for o in summary.outcomes]
+    assert chosen, "the fixture has issues and outcomes"
+    assert not [s for s in chosen if s.startswith(("Poker faces", "In 2023", "By "))]
+    assert not [s for s in chosen if "pictured" in s]
+
+
+def test_the_talks_results_in_an_english_report_have_their_statuses() -> None:
+    summary = _fixture("talks_en.txt")
+    assert [o.status for o in summary.outcomes] == [
+        "agreed",
+        "disagreed",
+        "pending",
+        "announced",
+        "no_progress",
+    ]
+    topics = {t for issue in summary.issues for t in issue.topic.split(", ")}
+    assert {"South China Sea", "fentanyl and opioids", "sanctions", "Taiwan"} <= topics
+
+
+def test_french_cues_give_issues_and_outcomes_and_skip_background() -> None:
+    summary = _fixture("talks_fr.txt")
+    assert [o.status for o in summary.outcomes] == ["agreed", "disagreed", "pending", "announced"]
+    assert summary.outcomes[2].description.startswith("Les deux hommes se retrouveront")
+    topics = {t for issue in summary.issues for t in issue.topic.split(", ")}
+    assert {"war in Ukraine", "detained citizens"} <= topics
+    chosen = [i.summary for i in summary.issues] + [o.description for o in summary.outcomes]
+    assert not [s for s in chosen if s.startswith("En 2021")]
+
+
+def test_a_sentence_saying_what_was_discussed_is_an_issue_labelled_by_its_subject() -> None:
+    sentence = "Funaro also discussed the attitude of European and Japanese banks, officials said."
+    plain = "Funaro also discussed the outlook for coffee exports with the Swiss minister."
+    issues = _summary(LEAD, plain, sentence).issues
+    assert (issues[0].topic, issues[0].summary) == ("the outlook for coffee exports", plain)
+    assert [i.summary for i in issues] == [plain, sentence]
+
+
+def test_one_issue_per_topic_at_its_first_sentence() -> None:
+    first = "Kerry and Lavrov discussed the sanctions imposed on Moscow over Crimea."
+    again = "Lavrov said the sanctions had failed and would be lifted sooner or later."
+    issues = _summary(LEAD, first, again).issues
+    assert [i.summary for i in issues] == [first]
+    assert set(issues[0].topic.split(", ")) == {"sanctions", "war in Ukraine"}

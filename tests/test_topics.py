@@ -69,6 +69,22 @@ def test_captions_photo_lines_and_background_are_never_chosen() -> None:
     assert not [s for s in chosen if "pictured" in s]
 
 
+def test_captions_bylines_and_background_left_by_the_cleaner_are_skipped_too() -> None:
+    # As a CleanArticle straight from a feed: nothing has removed these lines.
+    summary = _summary(
+        "By Jane Reporter, CNN Diplomatic Correspondent, reporting from the summit in Vientiane",
+        "Poker faces: Blinken and Wang agreed on nothing in more than an hour on Friday",
+        LEAD,
+        "Then last month, the two sides announced sanctions on each other's companies. "
+        "They also agreed to resume flights between the two capitals.",
+        "The two ministers agreed to meet again in Beijing before the end of the year.",
+    )
+    assert [o.description for o in summary.outcomes] == [
+        "The two ministers agreed to meet again in Beijing before the end of the year."
+    ]
+    assert not [i for i in summary.issues if "sanctions" in i.topic or "summit" in i.topic]
+
+
 def test_the_talks_results_in_an_english_report_have_their_statuses() -> None:
     summary = _fixture("talks_en.txt")
     assert [o.status for o in summary.outcomes] == [
@@ -106,3 +122,18 @@ def test_one_issue_per_topic_at_its_first_sentence() -> None:
     issues = _summary(LEAD, first, again).issues
     assert [i.summary for i in issues] == [first]
     assert set(issues[0].topic.split(", ")) == {"sanctions", "war in Ukraine"}
+
+
+def test_a_partys_quote_on_an_issue_is_its_position() -> None:
+    summary = _summary(
+        "Russian Foreign Minister Sergey Lavrov met Secretary of State Antony Blinken in "
+        "Geneva on Thursday to discuss the war in Ukraine and sanctions.",
+        "“The sanctions will not change our course,” Lavrov told reporters after the talks.",
+        "“We will keep the sanctions until Russia ends its war,” Blinken said.",
+        "“The weather in Geneva was lovely,” Lavrov said.",
+    )
+    sanctions = next(i for i in summary.issues if "sanctions" in i.topic)
+    assert [(p.party, p.stance) for p in sanctions.positions] == [
+        ("Sergey Lavrov", "The sanctions will not change our course"),
+        ("Antony Blinken", "We will keep the sanctions until Russia ends its war"),
+    ]

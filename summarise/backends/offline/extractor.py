@@ -442,11 +442,12 @@ def extract(article: CleanArticle) -> ModelSummary:
         for p in sorted(ranked, key=lambda p: p.first)
     ]
 
+    said = [(q.speaker, q.text) for q in quotes if q.speaker]
     return ModelSummary(
         headline=_headline(article, reading),
         event=_event(reading),
         participants=participants,
-        issues=topics.issues(doc, reading.usable),
+        issues=topics.issues(doc, reading.usable, said),
         outcomes=topics.outcomes(doc, reading.usable, [p.name for p in people]),
         quotes=quotes,
     )

@@ -3,7 +3,8 @@ reader would.
 
 An issue is a subject of the talks: a sentence with a topic's cue words, one sentence per
 topic, or a sentence that says what the talks were about ("discussed ...", « ont évoqué
-... »). An outcome is a result: an agreement, a disagreement, an announcement or a next
+... »); a party's position on it is their first quote with the topic's cue words. An
+outcome is a result: an agreement, a disagreement, an announcement or a next
 step, with the status its cue words give. Neither is ever a caption, a byline or a
 background sentence (what happened in an earlier year, "Then last month ..."): a reader
 skips those when asked what the talks were about and what came of them. The sentences are
@@ -17,13 +18,16 @@ from collections.abc import Sequence
 
 from summarise.backends.offline import french
 from summarise.schema import (
+    LONG,
     MAX_ISSUES,
     MAX_OUTCOMES,
     MAX_PARTICIPANTS,
+    MAX_POSITIONS,
     SHORT,
     Issue,
     Outcome,
     OutcomeStatus,
+    Position,
 )
 from summarise.text.countries import DEMONYMS, to_iso3
 from summarise.text.names import RUN, classify
@@ -147,6 +151,10 @@ _BACKGROUND = re.compile(
 )
 # A caption: a short label and a colon ("Poker faces: The U.S. is ...") or a photo credit.
 _CAPTION_LABEL = re.compile(r"\s*[^\W\d_][\w'’-]*(?:\s+[\w'’-]+){0,4}:\s+[A-Z‘'\"“]")
+# A byline: "By Jane Reporter, CNN ...", « Par Jean Dupont et ... ».
+_BYLINE = re.compile(
+    r"\s*(?:By|Par)\s+[A-Z][\w'’.-]+(?:\s+[A-Z][\w'’.-]+){0,2}\s*(?:[,|—–]|\s(?:and|et)\s)"
+)
 _PHOTO = re.compile(
     r"\((?:left|right|centre|center|pictured|above|below|file)\b|\bpictured\b|\bGetty\b"
     r"|\b(?:AFP|AP|Reuters)\s*/|\bphoto(?:graph)?\s*:",
@@ -178,6 +186,7 @@ def _anchors(phrases: tuple[str, ...]) -> tuple[str, ...]:
 
 _TOPIC_RES = tuple((label, _cue_regex(ph), _anchors(ph)) for label, ph in TOPICS)
 _OUTCOME_RES = tuple((status, _cue_regex(ph), _anchors(ph)) for status, ph in OUTCOME_CUES)
+_TOPIC_BY_LABEL = {label: pattern for label, pattern, _ in _TOPIC_RES}
 _QUOTED_RES = tuple((status, _cue_regex(ph)) for status, ph in QUOTED_OUTCOMES)
 _DISCUSSION = _cue_regex(DISCUSSION_CUES)
 _SUBJECT_END = re.compile(r"[,;:.·(]|\s(?:with|in|at|during|as|while|after|avec|lors|après)\s")
@@ -204,12 +213,15 @@ def _caption(doc: Document, i: int) -> bool:
     label = _CAPTION_LABEL.match(text)
     if label and not REPORTING_VERB.search(doc.masked, s0, s0 + label.end()):
         return True
-    return bool(_PHOTO.search(text))
+    return bool(_PHOTO.search(text) or _BYLINE.match(text))
 
 
-def issues(doc: Document, usable: Sequence[int]) -> list[Issue]:
+def issues(
+    doc: Document, usable: Sequence[int], quotes: Sequence[tuple[str, str]] = ()
+) -> list[Issue]:
     """One issue per topic (its first sentence, verbatim) and per sentence that says what
-    the talks were about; topics sharing a sentence share an issue."""
+    the talks were about; topics sharing a sentence share an issue. ``quotes`` (speaker,
+    words) give the positions: what each party said, in quotes, about the issue's topics."""
     candidates = set(reported(doc, usable))
     by_sentence: dict[int, list[str]] = {}
     lowered = doc.text.lower()
@@ -226,9 +238,26 @@ def issues(doc: Document, usable: Sequence[int]) -> list[Issue]:
         if i in candidates and i not in by_sentence:
             by_sentence[i] = [_subject(doc, m.end(), doc.sentences[i][1])]
     return [
-        Issue(topic=", ".join(by_sentence[i])[:SHORT], summary=_sentence(doc, i), positions=[])
+        Issue(
+            topic=", ".join(by_sentence[i])[:SHORT],
+            summary=_sentence(doc, i),
+            positions=positions(by_sentence[i], quotes),
+        )
         for i in _once(doc, sorted(by_sentence))[:MAX_ISSUE_SENTENCES]
     ][:MAX_ISSUES]
+
+
+def positions(labels: Sequence[str], quotes: Sequence[tuple[str, str]]) -> list[Position]:
+    """Each speaker's first quote with a cue word of one of the topics ``labels``: that
+    party's stance on the issue, in their own words."""
+    patterns = [_TOPIC_BY_LABEL[label] for label in labels if label in _TOPIC_BY_LABEL]
+    found: dict[str, str] = {}
+    for speaker, words in quotes:
+        if speaker not in found and any(p.search(words) for p in patterns):
+            found[speaker] = words
+    return [Position(party=party[:SHORT], stance=stance[:LONG]) for party, stance in found.items()][
+        :MAX_POSITIONS
+    ]
 
 
 def _subject(doc: Document, start: int, end: int) -> str:

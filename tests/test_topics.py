@@ -137,3 +137,15 @@ def test_a_partys_quote_on_an_issue_is_its_position() -> None:
         ("Sergey Lavrov", "The sanctions will not change our course"),
         ("Antony Blinken", "We will keep the sanctions until Russia ends its war"),
     ]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "It may grow into something bigger if Trump agrees to Beijing's demands on tariffs.",
+        "Trump hasn't committed to any specifics so far, White House advisers say.",
+        "Putin is in Shanghai this week to agree on a multibillion-dollar natural gas sale.",
+    ],
+)
+def test_conditions_and_intentions_are_not_results(sentence: str) -> None:
+    assert _summary(LEAD, sentence).outcomes == []

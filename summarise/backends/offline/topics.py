@@ -111,8 +111,8 @@ OUTCOME_CUES: tuple[tuple[OutcomeStatus, tuple[str, ...]], ...] = (
                    r"ready (?:to|for)", "open to", r"(?:offered|expressed) condolences",
                    r"warn(?:ed|ing) (?:that|of)", "appropriate measures", r"step forward",
                    r"(?:cautious )?optimism", "indicated", r"patience", r"pledged?",
-                   r"vowed", r"committed to", r"new heights?", r"first \w+ (?:such )?meeting",
-                   r"for the first time", r"willing to")),
+                   r"vowed", r"(?<!n['’]t )(?<!not )committed to", r"new heights?",
+                   r"first \w+ (?:such )?meeting", r"for the first time", r"willing to")),
 )  # fmt: skip
 """Outcome statuses and the words that show a sentence reports one; first match wins."""
 
@@ -161,8 +161,9 @@ _PHOTO = re.compile(
     re.IGNORECASE,
 )
 
-MAX_ISSUE_SENTENCES = 8
-MAX_OUTCOME_SENTENCES = 6
+MAX_OUTCOME_SENTENCES = 8
+"""A reader's list of results stops before the schema's cap; issues go up to it (one per
+subject)."""
 SUBJECT_WORDS = 8
 """How many words after a discussion cue name the subject, as the topic label."""
 
@@ -243,8 +244,8 @@ def issues(
             summary=_sentence(doc, i),
             positions=positions(by_sentence[i], quotes),
         )
-        for i in _once(doc, sorted(by_sentence))[:MAX_ISSUE_SENTENCES]
-    ][:MAX_ISSUES]
+        for i in _once(doc, sorted(by_sentence))[:MAX_ISSUES]
+    ]
 
 
 def positions(labels: Sequence[str], quotes: Sequence[tuple[str, str]]) -> list[Position]:

@@ -149,3 +149,23 @@ def test_a_partys_quote_on_an_issue_is_its_position() -> None:
 )
 def test_conditions_and_intentions_are_not_results(sentence: str) -> None:
     assert _summary(LEAD, sentence).outcomes == []
+
+
+def test_a_result_inside_a_paragraph_long_quotation_is_its_quoted_sentence() -> None:
+    pledge = (
+        "Nous prévoyons de fournir plus de 65 millions de dollars d’aide au cours de notre "
+        "campagne 2023."
+    )
+    quotation = (
+        "« Les États-Unis déploient des efforts qui sont conformes aux réformes engagées par "
+        "le gouvernement arménien depuis plusieurs années, dans la justice comme dans "
+        "l’économie, et nous saluons le courage dont font preuve les autorités à Erevan. "
+        "Nous avons travaillé avec nos partenaires européens pour que ce soutien soit "
+        "durable, prévisible et adapté aux besoins des citoyens arméniens, en particulier "
+        "dans les régions frontalières qui ont souffert du conflit et de ses conséquences. "
+        f"{pledge} C’est une hausse importante par rapport aux années précédentes, et elle "
+        "montre que notre engagement ne faiblit pas, quelles que soient les difficultés. », "
+        "a déclaré Antony Blinken."
+    )
+    outcomes = _summary(FRENCH_LEAD, quotation).outcomes
+    assert [(o.description, o.status) for o in outcomes] == [(pledge, "pending")]

@@ -448,7 +448,7 @@ def extract(article: CleanArticle) -> ModelSummary:
         event=_event(reading),
         participants=participants,
         issues=topics.issues(doc, reading.usable, said),
-        outcomes=topics.outcomes(doc, reading.usable, [p.name for p in people]),
+        outcomes=topics.outcomes(doc, reading.usable, [p.name for p in people], reading.sentences),
         quotes=quotes,
     )
 

@@ -188,6 +188,8 @@ def _anchors(phrases: tuple[str, ...]) -> tuple[str, ...]:
 _TOPIC_RES = tuple((label, _cue_regex(ph), _anchors(ph)) for label, ph in TOPICS)
 _OUTCOME_RES = tuple((status, _cue_regex(ph), _anchors(ph)) for status, ph in OUTCOME_CUES)
 _TOPIC_BY_LABEL = {label: pattern for label, pattern, _ in _TOPIC_RES}
+_QUOTED_START = re.compile(r"(?:[.!?…]|[«“\"])\s*")
+_QUOTED_END = re.compile(r"[.!?…](?=\s)|(?=[»”\"])")
 _QUOTED_RES = tuple((status, _cue_regex(ph)) for status, ph in QUOTED_OUTCOMES)
 _DISCUSSION = _cue_regex(DISCUSSION_CUES)
 _SUBJECT_END = re.compile(r"[,;:.·(]|\s(?:with|in|at|during|as|while|after|avec|lors|après)\s")
@@ -244,7 +246,7 @@ def issues(
             summary=_sentence(doc, i),
             positions=positions(by_sentence[i], quotes),
         )
-        for i in _once(doc, sorted(by_sentence))[:MAX_ISSUES]
+        for i in _kept_sentences(doc, sorted(by_sentence))[:MAX_ISSUES]
     ]
 
 
@@ -269,43 +271,67 @@ def _subject(doc: Document, start: int, end: int) -> str:
     return " ".join(words) if len(words) > 1 else "the talks"
 
 
-def outcomes(doc: Document, usable: Sequence[int], people: Sequence[str]) -> list[Outcome]:
-    """Sentences that report a result, verbatim, with the status their cue words give."""
+def outcomes(
+    doc: Document, usable: Sequence[int], people: Sequence[str], body: Sequence[int] = ()
+) -> list[Outcome]:
+    """Sentences that report a result, verbatim, with the status their cue words give.
+    A result quoted inside a paragraph-long quotation of ``body`` (too long to be a
+    summary) is the quoted sentence around it."""
     candidates = set(reported(doc, usable))
-    statuses: dict[int, OutcomeStatus] = {}
+    quoted_in = {i for i in reported(doc, body) if doc.sentences[i][1] - doc.sentences[i][0] > LONG}
+    found: dict[int, tuple[OutcomeStatus, int]] = {}  # start -> (status, end)
     lowered = doc.masked.lower()
     for status, pattern, anchors in _OUTCOME_RES:
         if not any(a in lowered for a in anchors):
             continue
         for m in pattern.finditer(doc.masked):
             i = doc.sentence_at(m.start())
-            if i in candidates and i not in statuses:
-                statuses[i] = status  # cues are tried in priority order: the first one wins
+            s0, s1, _ = doc.sentences[i]
+            if i in candidates and s0 not in found:
+                found[s0] = (status, s1)  # cues are tried in priority order: the first one wins
     for status, pattern in _QUOTED_RES:
         for m in pattern.finditer(doc.text):
             i = doc.sentence_at(m.start())
-            if i in candidates and i not in statuses:
-                statuses[i] = status
+            s0, s1, _ = doc.sentences[i]
+            if i in quoted_in:
+                s0, s1 = _quoted_sentence(doc, m.start(), s0, s1)
+            elif i not in candidates:
+                continue
+            found.setdefault(s0, (status, s1))
+    kept = _once(doc, [(s0, found[s0][1]) for s0 in sorted(found)])
     return [
         Outcome(
-            description=_sentence(doc, i),
-            status=statuses[i],
-            parties=parties(doc.masked[doc.sentences[i][0] : doc.sentences[i][1]], people),
+            description=doc.text[s0:s1].strip(),
+            status=found[s0][0],
+            parties=parties(doc.masked[s0:s1], people),
         )
-        for i in _once(doc, sorted(statuses))[: min(MAX_OUTCOMES, MAX_OUTCOME_SENTENCES)]
+        for s0, s1 in kept[: min(MAX_OUTCOMES, MAX_OUTCOME_SENTENCES)]
     ]
 
 
-def _once(doc: Document, sentences: list[int]) -> list[int]:
-    """The sentences without repeats: a page that prints a sentence twice (a summary box,
-    a caption) reports one result."""
+def _kept_sentences(doc: Document, sentences: list[int]) -> list[int]:
+    kept = set(_once(doc, [doc.sentences[i][:2] for i in sentences]))
+    return [i for i in sentences if doc.sentences[i][:2] in kept]
+
+
+def _quoted_sentence(doc: Document, pos: int, s0: int, s1: int) -> tuple[int, int]:
+    """The sentence of a long quotation that holds ``pos``: from the last stop or opening
+    mark before it to the next stop or closing mark."""
+    starts = [m.end() for m in _QUOTED_START.finditer(doc.text, s0, pos)]
+    end = _QUOTED_END.search(doc.text, pos, s1)
+    return (starts[-1] if starts else s0), (end.end() if end else s1)
+
+
+def _once(doc: Document, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The spans without repeats: a page that prints a sentence twice (a summary box, a
+    caption) reports one result."""
     seen: set[str] = set()
     kept = []
-    for i in sentences:
-        words = " ".join(WORD.findall(_sentence(doc, i).casefold()))
+    for s0, s1 in spans:
+        words = " ".join(WORD.findall(doc.text[s0:s1].casefold()))
         if words not in seen:
             seen.add(words)
-            kept.append(i)
+            kept.append((s0, s1))
     return kept
 
 

@@ -32,6 +32,7 @@ def _fixture(name: str) -> ModelSummary:
         ("The two sides agreed to resume military-to-military communication.", "agreed"),
         ("Both sides agree that the working group should meet again this year.", "agreed"),
         ("Russia and China signed 49 cooperation deals on energy and transport.", "agreed"),
+        ("Putin and Xi attended the signing of 49 cooperation deals in several fields.", "agreed"),
         ("They failed to agree on export controls on advanced chips, officials said.", "disagreed"),
         ("Putin admitted that 'our positions do not fully coincide' on Syria.", "disagreed"),
         ("Another round of talks is planned for next week in Abu Dhabi, Peskov said.", "pending"),
@@ -54,10 +55,21 @@ def test_each_kind_of_outcome_has_its_status(sentence: str, status: str) -> None
     assert [(o.description, o.status) for o in outcomes] == [(sentence, status)]
 
 
-def test_a_result_a_speaker_reports_in_quotes_is_an_outcome() -> None:
-    sentence = "He said: ‘We agreed to push the process of peace talks in Geneva.’"
-    assert [(o.description, o.status) for o in _summary(LEAD, sentence).outcomes] == [
-        (sentence, "agreed")
+@pytest.mark.parametrize(
+    ("sentence", "status"),
+    [
+        ("He said: ‘We agreed to push the process of peace talks in Geneva.’", "agreed"),
+        (
+            "“Russia needs to understand that our patience is not infinite,” Kerry said.",
+            "announced",
+        ),
+        ("« Nous nous attendons à ce qu’ils se voient à nouveau jeudi », a-t-elle dit.", "pending"),
+    ],
+)
+def test_a_result_a_speaker_reports_in_quotes_is_an_outcome(sentence: str, status: str) -> None:
+    lead = FRENCH_LEAD if "«" in sentence else LEAD
+    assert [(o.description, o.status) for o in _summary(lead, sentence).outcomes] == [
+        (sentence, status)
     ]
 
 

@@ -101,7 +101,7 @@ OUTCOME_CUES: tuple[tuple[OutcomeStatus, tuple[str, ...]], ...] = (
                 r"(?:reached|signed|struck|concluded) (?:an? |the )?(?:\w+ )?agreements?",
                 r"agreements? (?:was|were|has been|have been) (?:reached|signed)",
                 r"to continue (?:the )?(?:talks|consultations)", r"secured? a",
-                r"keep up (?:the )?communication")),
+                r"keep up (?:the )?communication", r"signing (?:of|ceremony)")),
     ("pending", ("waiting for", "yet to", r"haven['’]t yet", "not yet", "scheduled",
                  r"will (?:meet|visit|hold|continue|keep|return)", "planned", "proposed",
                  r"next (?:week|month|round|meeting)", "another round", r"to be announced",
@@ -123,6 +123,7 @@ QUOTED_OUTCOMES: tuple[tuple[OutcomeStatus, tuple[str, ...]], ...] = (
                 r"nous (?:avons|sommes) (?:convenus?|décidé)")),
     ("pending", (r"(?:we|nous) (?:plan to|expect|prévoyons de)", r"nous nous attendons à")),
     ("announced", (r"(?:further )?step forward", r"(?:we are|nous sommes) déterminés? à",
+                   r"patience is (?:not infinite|limited|running out|wearing thin)",
                    r"(?:good|bon) (?:exchange|échange)")),
 )  # fmt: skip
 """Results a speaker reports in their own quoted words ("We agreed to push ..."): outcome

@@ -11,9 +11,9 @@ and extracts, without inventing anything:
   Lavrov"), people who speak, people named in full and again by surname; with role,
   affiliation and country as written; ``present`` when the lead puts them at the event;
 * the event: kind, date and place from cue words in the lead;
-* issues and outcomes: *source sentences, verbatim*, chosen by topic and result cues.
-  The topic label and outcome status come from the cue tables below; the sentence is the
-  article's own. The pipeline marks such records with an ``extractive`` warning.
+* issues and outcomes: *source sentences, verbatim*, chosen as a reader would
+  (``topics``): by topic, discussion and result cues, never captions or background.
+  The pipeline marks such records with an ``extractive`` warning.
 
 Deterministic: the same text always gives the same summary. No network, no clock.
 """
@@ -23,27 +23,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from summarise.backends.offline import french
-from summarise.backends.offline.participants import Person, participants, speaker_name
+from summarise.backends.offline import french, topics
+from summarise.backends.offline.participants import participants, speaker_name
 from summarise.backends.offline.participants import people as find_people
 from summarise.clean import CleanArticle
 from summarise.schema import (
     LONG,
-    MAX_ISSUES,
-    MAX_OUTCOMES,
-    MAX_PARTICIPANTS,
     MAX_QUOTES,
     QUOTE,
     SHORT,
     Event,
     EventKind,
-    Issue,
     ModelQuote,
     ModelSummary,
-    Outcome,
-    OutcomeStatus,
 )
-from summarise.text.countries import DEMONYMS, to_iso3
+from summarise.text.countries import to_iso3
 from summarise.text.names import RUN, classify
 from summarise.text.normalise import WORD
 from summarise.text.reader import (
@@ -80,57 +74,8 @@ EVENT_CUES: tuple[tuple[EventKind, tuple[str, ...]], ...] = (
 )  # fmt: skip
 """Event kinds and their cue words; ties go to the kind listed first."""
 
-TOPICS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("war in Ukraine", (r"Ukrain\w*", "Kyiv", "Crimea", "Donbas")),
-    ("nuclear arms control", ("nuclear", "arms control", "New START", "non-proliferation")),
-    ("detained citizens", ("detained", r"prisoners?", r"hostages?", "espionage")),
-    ("sanctions", (r"sanction\w*",)),
-    ("Taiwan", (r"Taiwan\w*",)),
-    ("trade and the economy", ("trade", r"tariffs?", r"econom\w+")),
-    ("human rights", ("human rights",)),
-    ("South China Sea", ("South China Sea",)),
-    ("fentanyl and opioids", ("fentanyl", r"opioid\w*")),
-    ("NATO", ("NATO",)),
-    ("Syria", (r"Syria\w*",)),
-    ("the Arctic", ("Arctic",)),
-    ("terrorism", (r"terror\w*", "attack on")),
-    ("energy and food security", ("energy", "food security")),
-    ("cyber attacks", (r"hack\w*", r"cyber\w*")),
-    ("military deployments", (r"troops?", "military contingent", r"deploy\w*", "battle group")),
-    ("peace talks", (r"peace (?:talks|plan|process|deal)", r"cease-?fire", r"negotiations?")),
-    ("Middle East", (r"Israel\w*", "Gaza", r"Iran\w*", r"Palestin\w*")),
-    ("Korean peninsula", (r"North Korea\w*", "Pyongyang")),
-    ("climate", ("climate",)),
-    ("migration", (r"migra\w+", r"refugees?")),
-    ("invitation to visit", ("invitation", "invited")),
-    ("joint declaration", (r"communiqu[eé]", "declaration", "joint statement", "consensus")),
-    ("diplomatic relations", ("relations", "ties", "dialogue", r"re-engage\w*",
-                              r"lines of (?:high-level )?communication")),
-)  # fmt: skip
-"""Issue topics: a label and the words that show a sentence is about it."""
-
-OUTCOME_CUES: tuple[tuple[OutcomeStatus, tuple[str, ...]], ...] = (
-    ("no_progress", (r"no (?:sign|indication) of (?:any )?(?:progress|movement|breakthrough)",
-                     r"no (?:major |significant )?(?:progress|breakthroughs?)",
-                     "inconclusive", "failed to overcome",
-                     r"no (?:final )?(?:deal|agreement) (?:was|has been) reached")),
-    ("disagreed", (r"unable to (?:reach|agree|forge)", r"fail(?:ed|ure) to (?:reach|achieve|agree)",
-                   r"could not (?:reconcile|agree)", "objected", "refused", "disagreed",
-                   "at odds", "collapsed", "rebuffed")),
-    ("agreed", ("agreed", "agreement", "signed", r"deal (?:was )?reached",
-                r"to continue (?:the )?talks", r"secured? a")),
-    ("pending", ("waiting for", "yet to", r"haven['’]t yet", "not yet",
-                 r"will (?:meet|visit|hold|continue)", "planned", "proposed")),
-    ("announced", ("announced", "invitation", "extended", "banned", "confirmed", "imposed",
-                   r"ready (?:to|for)", "open to", r"(?:offered|expressed) condolences")),
-)  # fmt: skip
-"""Outcome statuses and the words that show a sentence reports one; first match wins."""
-
-
 # French cue words join each label's English ones (same labels, same order).
 EVENT_CUES = french.joined(EVENT_CUES, french.EVENT_CUES)
-TOPICS = french.joined(TOPICS, french.TOPICS)
-OUTCOME_CUES = french.joined(OUTCOME_CUES, french.OUTCOME_CUES)
 
 LEAD_PARAGRAPHS = 3
 """How many substantial paragraphs count as the lead (what happened, when, where)."""
@@ -139,28 +84,14 @@ PRESENT_PARAGRAPHS = 2
 MIN_LEAD_WORDS = 12
 MIN_SENTENCE_WORDS = 6
 """Shorter sentences are captions and fragments, not issue or outcome summaries."""
-MAX_ISSUE_SENTENCES = 6
-MAX_OUTCOME_SENTENCES = 4
 
 
 def _cue_regex(phrases: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(r"\b(?:" + "|".join(phrases) + r")\b", re.IGNORECASE)
 
 
-def _anchors(phrases: tuple[str, ...]) -> tuple[str, ...]:
-    """Word starts one of which every match contains (a cheap pre-check before the regex).
-
-    Only the first four letters of each literal word count, so that optional endings
-    ("hostages?") cannot make the check miss a match.
-    """
-    words = re.findall(r"(?<!\\)[A-Za-z][A-Za-z-]{2,}", " ".join(phrases))
-    return tuple(sorted({w.lower()[:4] for w in words}))
-
-
 _EVENT_RES = tuple((kind, _cue_regex(phrases)) for kind, phrases in EVENT_CUES)
 _ANY_EVENT = _cue_regex(tuple(p for _, phrases in EVENT_CUES for p in phrases))
-_TOPIC_RES = tuple((label, _cue_regex(ph), _anchors(ph)) for label, ph in TOPICS)
-_OUTCOME_RES = tuple((status, _cue_regex(ph), _anchors(ph)) for status, ph in OUTCOME_CUES)
 # Dates as the lead writes them (capitalised English), copied into ``Event.date`` for
 # grounding to resolve: "March 2, 2023", "last Thursday".
 _EXPLICIT_DATE = re.compile(
@@ -286,12 +217,13 @@ def extract(article: CleanArticle) -> ModelSummary:
         if len(quotes) == MAX_QUOTES:
             break
 
+    said = [(q.speaker, q.text) for q in quotes if q.speaker]
     return ModelSummary(
         headline=_headline(article, reading),
         event=_event(reading),
         participants=participants(people, reading.event_words),
-        issues=_issues(reading),
-        outcomes=_outcomes(reading, people),
+        issues=topics.issues(doc, reading.usable, said),
+        outcomes=topics.outcomes(doc, reading.usable, [p.name for p in people], reading.sentences),
         quotes=quotes,
     )
 
@@ -355,71 +287,3 @@ def _place(sentence: str) -> str | None:
             place = f"{place}, {m.group(2)}"
         return _cap(place)
     return None
-
-
-def _issues(reading: _Reading) -> list[Issue]:
-    """Sentences that carry topic cues, verbatim; topics sharing a sentence share an issue."""
-    doc = reading.doc
-    usable = set(reading.usable)
-    by_sentence: dict[int, list[str]] = {}
-    lowered = doc.text.lower()
-    for label, pattern, anchors in _TOPIC_RES:
-        if not any(a in lowered for a in anchors):
-            continue
-        for m in pattern.finditer(doc.text):
-            i = doc.sentence_at(m.start())
-            if i in usable:
-                by_sentence.setdefault(i, []).append(label)
-                break
-    issues = []
-    for i in sorted(by_sentence)[:MAX_ISSUE_SENTENCES]:
-        issues.append(
-            Issue(
-                topic=_cap(", ".join(by_sentence[i])), summary=_sentence_text(doc, i), positions=[]
-            )
-        )
-    return issues[:MAX_ISSUES]
-
-
-def _outcomes(reading: _Reading, people: list[Person]) -> list[Outcome]:
-    """Sentences that report a result, verbatim, with the status their cue words give."""
-    doc = reading.doc
-    usable = set(reading.usable)
-    statuses: dict[int, int] = {}
-    lowered = doc.masked.lower()
-    for rank, (_, pattern, anchors) in enumerate(_OUTCOME_RES):
-        if not any(a in lowered for a in anchors):
-            continue
-        for m in pattern.finditer(doc.masked):
-            i = doc.sentence_at(m.start())
-            if i in usable and i not in statuses:
-                statuses[i] = rank  # cues are tried in priority order: the first one wins
-    outcomes = []
-    for i in sorted(statuses)[: min(MAX_OUTCOMES, MAX_OUTCOME_SENTENCES)]:
-        s0, s1, _ = doc.sentences[i]
-        outcomes.append(
-            Outcome(
-                description=_sentence_text(doc, i),
-                status=OUTCOME_CUES[statuses[i]][0],
-                parties=_parties(doc.masked[s0:s1], people),
-            )
-        )
-    return outcomes
-
-
-def _parties(sentence: str, people: list[Person]) -> list[str]:
-    """People and countries a sentence names, as the article names them."""
-    parties: list[str] = []
-    codes: set[str] = set()
-    words = set(WORD.findall(sentence))
-    for person in people:
-        if person.surname in words:
-            parties.append(person.name)
-    for run in RUN.finditer(sentence):
-        named = classify(run.group(0))
-        if named is not None and named[0] == "place" and named[1] not in DEMONYMS:
-            code = to_iso3(named[1])
-            if code and code not in codes:
-                codes.add(code)
-                parties.append(_cap(named[1]))
-    return parties[:MAX_PARTICIPANTS]

@@ -44,30 +44,50 @@ TOPICS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("human rights", (r"droits (?:de l['’]homme|humains)",)),
     ("Syria", (r"Syrie\w*",)),
     ("terrorism", (r"terroris\w*",)),
-    ("energy and food security", ("énergie", "sécurité alimentaire")),
+    ("energy and food security", ("énergie", "sécurité alimentaire", "gaz", "pétrole")),
     ("military deployments", (r"troupes?", r"déploi\w*")),
-    ("peace talks", (r"cessez-le-feu", r"(?:plan|processus|accord) de paix", r"négociations?")),
+    ("peace talks", (r"cessez-le-feu", r"(?:plan|processus|accord) de paix", r"négociations?",
+                     "paix", "pacifique")),
+    ("chemical weapons", (r"chimiques?",)),
+    ("security guarantees", (r"garanties? de sécurité",)),
+    ("aid", (r"aide", "humanitaire", r"soutien")),
+    ("debt and banks", (r"dettes?", r"banques?")),
+    ("infrastructure and investment", (r"investissements?", r"entreprises")),
+    ("summit", (r"sommets?",)),
     ("climate", ("climat",)),
     ("migration", (r"réfugiés?",)),
     ("invitation to visit", (r"invitée?s?",)),
     ("NATO", ("OTAN", "Alliance atlantique")),
     ("joint declaration", ("déclaration commune", "déclaration conjointe", "communiqué conjoint")),
+    ("diplomatic relations", (r"relations? (?:bilatérales?|diplomatiques?)", r"partenariat",
+                              r"partenaires")),
 )  # fmt: skip
 
 OUTCOME_CUES: tuple[tuple[OutcomeStatus, tuple[str, ...]], ...] = (
     ("no_progress", (r"(?:aucun|sans) (?:progrès|avancée)", r"aucune avancée",
                      r"(?:rien|aucune information) n['’]a (?:encore )?filtré")),
     ("disagreed", (r"(?:ne|n['’])\s*(?:sont|est|ont) pas (?:parvenue?s?|réussi)", "désaccord",
-                   r"ont refusé", r"a refusé", r"a rejeté")),
+                   r"ont refusé", r"a refusé", r"a rejeté", r"divergences?")),
     ("agreed", (r"(?:sont|ont) convenus?", r"se sont mis d['’]accord", r"ont signé",
-                r"accord (?:a été )?conclu", r"(?:un|l['’]) accord")),
+                r"accord (?:a été )?conclu", r"(?:un|l['’]) accord", r"(?:sont|ont) décidé",
+                r"bon échange", r"volonté de rétablir")),
     ("pending", (r"pas encore", r"devraient", r"se reverront", r"prévue?s?",
                  r"prévo(?:it|ient|yons) de", r"(?:doit|devrait) se rendre",
                  r"(?:trop |encore )*(?:tôt|précoce) pour", r"nous nous attendons à",
-                 r"prochaine visite", r"prépare(?:r|ra)? (?:la|une) visite")),
+                 r"prochaine visite", r"prépar\w* (?:la |une )?(?:visite|celle)",
+                 r"se (?:retrouveront|reverront|rencontreront)", r"tête-à-tête",
+                 r"(?:trop |encore )*(?:tôt|précoce) de", r"prévoient")),
     ("announced", (r"(?:a|ont) annoncé", r"(?:a|ont) confirmé", r"prêts? à",
-                   r"s['’]engagen?t? à", r"(?:sommes|sont|est) déterminée?s? à", r"a demandé")),
+                   r"s['’]engagen?t? à", r"(?:sommes|sont|est) déterminée?s? à", r"a demandé",
+                   r"engagement", r"millions? de dollars", r"a promis", r"pour la première fois")),
 )  # fmt: skip
+
+DISCUSSION_CUES: tuple[str, ...] = (
+    r"(?:ont|a|avaient|avait|été) (?:aussi |également )?(?:évoqué|abordé|discuté)e?s?",
+    r"(?:devai(?:en)?t|doivent|doit) porter", r"port(?:é|er|aient|ait) sur", r"au menu",
+    r"ont parlé de", r"à l['’]ordre du jour",
+)  # fmt: skip
+"""Phrases that introduce what the talks were about (« ont évoqué les dossiers ... »)."""
 
 L = TypeVar("L", bound=str)
 

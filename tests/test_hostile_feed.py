@@ -168,7 +168,9 @@ def test_a_closed_stdout_ends_the_run_quietly_with_no_further_requests(tmp_path:
 def test_a_second_run_on_the_same_feed_is_refused_while_the_first_writes(
     tmp_path: Path, slow_mock: MockServer
 ) -> None:
-    articles = many_articles(tmp_path / "in.jsonl", 16)
+    # 40 answers of 0.5 s, two at a time: the first run writes for 10 s, long enough for the
+    # second to start on a loaded machine.
+    articles = many_articles(tmp_path / "in.jsonl", 40)
     feed = tmp_path / "feed.jsonl"
     flags = ["-o", str(feed), "--base-url", slow_mock.base_url, "--model", MOCK_MODEL]
     first = cli_process("run", str(articles), *flags, "--concurrency", "2")
@@ -180,7 +182,7 @@ def test_a_second_run_on_the_same_feed_is_refused_while_the_first_writes(
     assert second.stderr is not None
     assert f"another summarise run (pid {first.pid})" in second.stderr.read().decode()
     assert first.wait(timeout=120) == 0
-    assert sorted(line["id"] for line in read_jsonl(feed)) == [f"a{n:04d}" for n in range(16)]
+    assert sorted(line["id"] for line in read_jsonl(feed)) == [f"a{n:04d}" for n in range(40)]
 
 
 def test_a_lock_left_by_a_killed_run_does_not_block_the_next(

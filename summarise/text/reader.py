@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
 
 from summarise.text.countries import FRENCH
+from summarise.text.find import find_word
 from summarise.text.names import RUN, RUN_AT_END, RUN_SRC, UPPER, classify
 from summarise.text.normalise import WORD, Normalised, normalise_with_offsets, plain
 from summarise.text.quotes import QuoteRegion, quote_regions
@@ -28,6 +28,7 @@ from summarise.text.sources import (
     referent,
     source_after,
     source_before,
+    source_opening,
     titled_people,
     without_title_object,
 )
@@ -46,6 +47,7 @@ from summarise.text.vocabulary import (
     PRONOUNS,
     REPORTING_VERBS,
     ROLE_TITLES,
+    STRESSED_PRONOUNS,
 )
 
 # --- Regexes (compiled once) ------------------------------------------------------------
@@ -122,7 +124,8 @@ _TRAILINGBETWEEN = re.compile(
     r"(?:\s+(?:" + "|".join(BETWEEN) + r"|(?-i:[a-z]{3,}ly)))+\s*$", re.IGNORECASE
 )
 _CLAUSE_BREAK = re.compile(r"[–—;:]")
-_SENTENCE_END = re.compile(r"[.!?]+[\"”’')\]]*(?=\s+[\"“‘(\[]?[0-9" + UPPER + r"])")
+# A quotation opening the next sentence is masked: "... said Lavrov. « ··· », a-t-il".
+_SENTENCE_END = re.compile(r"[.!?]+[\"”’')\]]*(?=\s+(?:[\"“‘(\[]?[0-9" + UPPER + r"]|[\"“«„]\s*·))")
 
 DOUBLE_QUOTES = '"“”„‟«»＂〝〞〟「」『』'
 """Every double quotation mark, straight or curly, opening or closing (and the corner
@@ -136,6 +139,7 @@ _CONTINUED_PARTS = 6
 """Most paragraphs of one quotation looked through for its attribution."""
 _PARAGRAPH = re.compile(r"[^\n]*\S[^\n]*")
 _INITIALS = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")
+_WORDS_AFTER = re.compile(r"\s*:?\s*\w")
 
 
 @dataclass(frozen=True)
@@ -209,7 +213,7 @@ class Document:
                 folded = text.casefold()
                 # Folding that keeps the length maps character to character ("ß" does not).
                 self._plain = (text, folded if len(folded) == len(text) else None)
-            self._word_spans[word] = _find_word(*self._plain, word)
+            self._word_spans[word] = find_word(*self._plain, word)
         return self._word_spans[word]
 
     def sentence_at(self, pos: int) -> int:
@@ -266,10 +270,22 @@ class Document:
                     return self.resolve(subject, first)
         m = _ACCORDING_TO.search(masked, s0, s1)
         if m:
-            return _name_in_phrase(m.group(1) or m.group(2) or m.group(3))
+            phrase = m.group(1) or m.group(2) or m.group(3)
+            if phrase.strip().lower() in STRESSED_PRONOUNS:  # "selon eux": the clause's subject
+                return self._opening_subject(s0, m.start(), first)
+            return _name_in_phrase(phrase)
         if verbs or not inherit:
             return None
         return self._inherited(region)
+
+    def _opening_subject(self, s0: int, v: int, sentence: int) -> str | None:
+        """The subject a clause opens with: an unnamed source as worded, else a person."""
+        source = source_opening(self.masked[s0:v])
+        if source is not None:
+            subject = Subject(source.group("phrase"), "source", s0 + source.start("phrase"))
+            return self.resolve(subject, sentence)
+        person = self._clause_subject(s0, v)
+        return person.text if person is not None else None
 
     def _inherited(self, region: QuoteRegion) -> str | None:
         """A quote with no attribution of its own continues the previous speaker's words."""
@@ -277,13 +293,42 @@ class Document:
         previous = self.regions[i - 1] if i > 0 else None
         if previous is not None and previous.paragraph == region.paragraph:
             return self.speaker(previous)
+        # '... Josh Earnest told reporters. "It undermines ..."': the sentence before says who.
+        n = self.sentence_at(region.open)
+        s0, _, paragraph = self.sentences[n]
+        if (
+            n
+            and self.sentences[n - 1][2] == paragraph
+            and not self.masked[s0 : region.open].strip()
+        ):
+            return self._said_in(n - 1, strict=False)
         # A quote over several paragraphs may be attributed in its last one.
         later = self._continued(region, i)
         p_start = self.paragraphs[region.paragraph][0]
         opens_paragraph = self.text[p_start : region.open].strip() == ""
-        if later is None and previous is not None and opens_paragraph:
-            return self.speaker(previous) if previous.paragraph == region.paragraph - 1 else None
-        return later
+        if later is not None or not opens_paragraph:
+            return later
+        if previous is not None and previous.paragraph == region.paragraph - 1:
+            return self.speaker(previous)
+        fills = self.text[region.close + 1 : self.paragraphs[region.paragraph][1]].strip(".,;»” ")
+        if fills or not n or self.sentences[n - 1][2] != paragraph - 1:
+            return None
+        return self._said_in(n - 1, strict=True)
+
+    def _said_in(self, sentence: int, *, strict: bool) -> str | None:
+        """Who sentence ``sentence`` says spoke, for a quotation that follows it. ``strict``
+        (a quotation that is the whole next paragraph: "Ali Bongo assure que ..."): a
+        person who goes on to say something, in a sentence that quotes no one."""
+        s0, s1, _ = self.sentences[sentence]
+        if strict and _MASK in self.masked[s0:s1]:
+            return None
+        for verb in reversed(list(REPORTING_VERB.finditer(self.masked, s0, s1))):
+            if strict and not _WORDS_AFTER.match(self.masked, verb.end()):
+                continue
+            subject = self.subject_of(verb, s0, s1)
+            if subject is not None and (not strict or subject.kind in ("person", "pronoun")):
+                return self.resolve(subject, sentence)
+        return None
 
     def _continued(self, region: QuoteRegion, i: int) -> str | None:
         """The speaker a later part of the same quotation names: each part runs unclosed
@@ -471,56 +516,6 @@ class Document:
             found = subject.text if subject is not None else None
         self._focus[sentence] = found
         return found
-
-
-def _find_word(text: str, folded: str | None, word: str) -> list[tuple[int, int]]:
-    """Spans of the ``WORD`` tokens of ``text`` that case-fold to ``word``; ``folded`` is
-    ``text.casefold()`` when that maps character to character, else None."""
-    # Folding keeps letters and digits what they are, but for "\u0345" (to "ι").
-    if folded is None or "\u0345" in text:
-        return [w.span() for w in WORD.finditer(text) if w.group(0).casefold() == word]
-    spans = []
-    for pos in _hits_alone(folded, word) if word else ():
-        end = pos + len(word)
-        if _starts_word(text, pos) and (w := WORD.match(text, pos)) and w.end() == end:
-            spans.append((pos, end))
-    return spans
-
-
-def _hits_alone(folded: str, word: str) -> Iterator[int]:
-    """Starts of ``word`` in ``folded`` with no letter or digit after it (nor, for a
-    short word, before it): where a word of the text may be it."""
-    if len(word) <= 2:  # inside a great many words: a regex skips those in C
-        pattern = _alone(word)
-        hit = pattern.search(folded)
-        while hit:
-            yield hit.start()
-            hit = pattern.search(folded, hit.start() + 1)
-        return
-    pos = folded.find(word)
-    while pos != -1:
-        end = pos + len(word)
-        if end == len(folded) or not folded[end].isalnum():
-            yield pos
-        pos = folded.find(word, pos + 1)
-
-
-@lru_cache(maxsize=1024)
-def _alone(word: str) -> re.Pattern[str]:
-    """``word`` with no letter or digit after it, nor before it (bar a hyphen between)."""
-    w = re.escape(word)
-    return re.compile(rf"{w}(?<![^\W_]{w})(?<![^\W_][-'’]{w})(?![^\W_])")
-
-
-def _starts_word(text: str, pos: int) -> bool:
-    """True when a ``WORD`` token of ``text`` begins at ``pos``, not inside one ("Assad"
-    in "al-Assad")."""
-    if pos == 0:
-        return True
-    before = text[pos - 1]
-    if before.isalnum():
-        return False
-    return not (before in "-'’" and pos > 1 and text[pos - 2].isalnum())
 
 
 def _last_word(text: str) -> str:

@@ -267,6 +267,29 @@ UNNAMED_HEADS = _wordset(
     "official source sources ministry government embassy statement declaration communique "
     "communiqué readout"
 )
+# French unnamed sources, kept as worded ("une responsable américaine", "de nombreux
+# députés égyptiens"): the nouns, the words that open the phrase (indefinite: a new
+# source; definite or demonstrative: "cette responsable" is one met before), and the
+# adjectives after the noun besides demonyms.
+# Titles ("le porte-parole") are read as titles (``TITLE_PHRASE``), not here.
+FRENCH_UNNAMED_HEADS = _wordset(
+    "responsable responsables source sources officiel officiels député députés députée "
+    "députées élu élus sénateur sénateurs"
+)
+FRENCH_SOURCE_NOUNS = FRENCH_UNNAMED_HEADS | _wordset("diplomate diplomates")
+FRENCH_SOURCE_OPENERS: tuple[str, ...] = (
+    "de nombreux", "de nombreuses", "un", "une", "des", "plusieurs", "certains", "certaines",
+    "deux", "trois", "quelques", "le", "la", "les", "l'", "l’", "ce", "cet", "cette", "ces",
+)  # fmt: skip
+FRENCH_DEFINITE = _wordset("le la les l' l’ ce cet cette ces")
+FRENCH_SOURCE_ADJECTIVES = _wordset(
+    "haut haute hauts hautes diplomatique diplomatiques gouvernemental gouvernementale "
+    "gouvernementaux militaire militaires occidental occidentale occidentaux occidentales "
+    "anonyme anonymes proche proches haut-placé haut-placée haut-placés européen européenne "
+    "européens européennes"
+)
+STRESSED_PRONOUNS = _wordset("eux elles lui elle")
+"""'selon eux': the pronoun stands for the subject of its clause."""
 # Abbreviated titles whose period ends no phrase ("said Gen. Brown, ...").
 HONORIFICS: tuple[str, ...] = ("Mr", "Mrs", "Ms", "Dr", "St", "Gen", "Sen", "Rep", "Gov")
 # What a title is "of" before the name: "Secretary of State Antony Blinken" (regexes).

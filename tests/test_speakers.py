@@ -168,6 +168,36 @@ def test_a_quote_paragraph_after_says_he_reiterated_is_his() -> None:
     assert _speaker_of(text, "I made clear") == "Blinken"
 
 
+def test_a_quote_before_although_another_said_is_the_first_speakers() -> None:
+    text = (
+        "Putin called Russia's biggest neighbour his 'reliable friend,' although a spokesman "
+        "said the two sides had yet to agree on a natural gas sale."
+    )
+    assert _speaker_of(text, "reliable friend") == "Putin"
+
+
+# The shape of a Daily Mail story: a photo caption between the paragraphs, and "they"
+# in the line before "He said" (the story is hard-wrapped: a line is a paragraph).
+G8 = (
+    "Russian President Vladimir Putin admitted after talks with U.S. President Barack Obama "
+    "that 'our positions do not fully coincide'.\n\n"
+    "He added: 'But we are united by the common intention to end the violence.'\n\n"
+    "Tense: U.S. President Barack Obama and Russian President Vladimir Putin at the G8\n\n"
+    "Looking tense, he said: 'We agreed to push the process of peace talks.'\n\n"
+    "Mr Obama, 51, conceded he has a 'different perspective' to the Russian\n"
+    "President on Syria, but they have a shared interest in stopping the violence.\n\n"
+    "He said: 'We share an interest in reducing the violence.'"
+)
+
+
+def test_a_photo_caption_is_about_no_one() -> None:
+    assert _speaker_of(G8, "We agreed to push") == "Vladimir Putin"
+
+
+def test_they_is_no_speaker_he_goes_back_past_it() -> None:
+    assert _speaker_of(G8, "We share an interest") == "Obama"
+
+
 # --- The French dev half of the hand-annotated set (never the test half) -------------------
 
 DEVSET = Path(__file__).parent / "devset"

@@ -36,6 +36,7 @@ from summarise.text.vocabulary import (
     ABBREVIATIONS,
     BETWEEN,
     CLAUSE_LINKS,
+    CONTRAST_LINKS,
     FRENCH_INVERTED,
     FRENCH_PARTICIPLES,
     FRENCH_TITLES,
@@ -140,6 +141,9 @@ _CONTINUED_PARTS = 6
 _PARAGRAPH = re.compile(r"[^\n]*\S[^\n]*")
 _INITIALS = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")
 _WORDS_AFTER = re.compile(r"\s*:?\s*\w")
+_OTHER_CLAUSE = re.compile(rf"[\W·]*\b(?i:{'|'.join(CONTRAST_LINKS)})\b")
+# A photo caption ("Tense: U.S. President Barack Obama and ..."): about no one in particular.
+_CAPTION = re.compile(r"[A-Z][a-z]+:\s")
 
 
 @dataclass(frozen=True)
@@ -265,6 +269,8 @@ class Document:
                 return v.start() - region.close
 
             for verb in sorted(verbs, key=distance):
+                if verb.start() > region.close and _OTHER_CLAUSE.match(masked, region.close + 1):
+                    continue  # "his 'reliable friend,' although a spokesman said ...": not his
                 subject = self.subject_of(verb, s0, s1)
                 if subject is not None:
                     return self.resolve(subject, first)
@@ -483,7 +489,7 @@ class Document:
         s0 = self.sentences[sentence][0]
         if subject.start > s0:
             inside = self._clause_subject(s0, subject.start)
-            if inside is not None:
+            if inside is not None and inside.kind != "pronoun":
                 return inside.text
         for back in range(sentence - 1, max(-1, sentence - 5), -1):
             focus = self.focus(back)
@@ -511,9 +517,9 @@ class Document:
                 found = self.resolve(subject, sentence)
                 if found is not None:
                     break
-        if found is None:
+        if found is None and not _CAPTION.match(self.masked, s0):
             subject = self._clause_subject(s0, s1)
-            found = subject.text if subject is not None else None
+            found = subject.text if subject is not None and subject.kind != "pronoun" else None
         self._focus[sentence] = found
         return found
 

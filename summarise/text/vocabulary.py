@@ -226,6 +226,10 @@ BETWEEN = _wordset(
     "reportedly repeatedly once publicly privately too himself herself meanwhile"
 )
 CLAUSE_LINKS = frozenset({"and", "while", "after", "before", "when", "by", "also"})
+# After a quote, these open another clause: its verb reports something else.
+CONTRAST_LINKS: tuple[str, ...] = (
+    "although", "though", "but", "while", "whereas", "because", "since", "mais", "alors que",
+)  # fmt: skip
 # A period after one of these does not end a sentence ("Mr. Lavrov", "Jan. 5").
 ABBREVIATIONS = _wordset(
     "mr mrs ms dr gen lt col sen rep gov st jr sr corp inc co ltd no jan feb mar apr jun "

@@ -136,6 +136,32 @@ def test_il_a_precise_after_another_speakers_quote() -> None:
     assert _speaker_of(text, "rien n'a été signé") == "Antony Blinken"
 
 
+# The usual French attributions besides "a déclaré X": "M." before the name, the present
+# tense after the quote ("souligne X", "estime-t-il"), "Pour le chef de la diplomatie, ...".
+VISIT = (
+    "Le ministre russe des Affaires étrangères, Sergueï Lavrov, a reçu mardi à Moscou le "
+    "secrétaire d'État américain Antony Blinken.\n\n"
+    "« Nous voulons la paix », a déclaré M. Lavrov. « C'est un premier pas », estime-t-il.\n\n"
+    "« Les discussions ont été utiles », souligne Antony Blinken. « Rien n'est réglé », "
+    "ajoute-t-il.\n\n"
+    "Pour le chef de la diplomatie américaine, « la balle est dans le camp russe »."
+)
+
+
+@pytest.mark.parametrize(
+    ("fragment", "speaker"),
+    [
+        ("Nous voulons la paix", "Sergueï Lavrov"),
+        ("un premier pas", "Sergueï Lavrov"),
+        ("ont été utiles", "Antony Blinken"),
+        ("Rien n'est réglé", "Antony Blinken"),
+        ("la balle est dans le camp russe", "Antony Blinken"),
+    ],
+)
+def test_french_attributions_in_the_present_and_by_title(fragment: str, speaker: str) -> None:
+    assert _extracted_speaker(VISIT, fragment) == speaker
+
+
 # --- English -----------------------------------------------------------------------------
 
 

@@ -21,6 +21,7 @@ from summarise.text.names import RUN, RUN_AT_END, RUN_SRC, UPPER, classify
 from summarise.text.normalise import WORD, Normalised, normalise_with_offsets, plain
 from summarise.text.quotes import QuoteRegion, quote_regions
 from summarise.text.sources import (
+    FRENCH_HONORIFIC,
     PHRASE_END,
     Titled,
     not_a_speaker,
@@ -534,7 +535,8 @@ def _person_after(masked: str, pos: int, end: int) -> Subject | None:
     '," said Dion spokesman Joseph Pickerill in email to ...': the last person named
     before the phrase moves on (punctuation, or a preposition after a name)."""
     tail = masked[pos:end]
-    cut = PHRASE_END.search(tail)
+    honorific = FRENCH_HONORIFIC.match(tail)
+    cut = PHRASE_END.search(tail, honorific.end() if honorific else 0)
     tail = tail[: cut.start()] if cut else tail
     found: Subject | None = None
     last_end = 0

@@ -63,6 +63,8 @@ _PHRASE = rf"(?:{_OPENER}\s+)?(?:{_MODIFIER}\s+){{0,4}}{_NOUN}(?!\w){_COMPLEMENT
 # Where the words after an inverted verb stop naming its subject: not the period of
 # "Mr." ('said Mr. Reeves, a senior fellow').
 PHRASE_END = re.compile(r"[,;:·\"”]|" + "".join(rf"(?<!\b{t})" for t in HONORIFICS) + r"\.")
+# French "M." opening the subject ("a déclaré M. Lavrov"); not "Robert M. Danin".
+FRENCH_HONORIFIC = re.compile(r"\s*(?:M|Mme|Mlle)\.\s+(?=[A-Z])")
 _TITLE_OBJECT = re.compile(rf"^(?:(?:{'|'.join(TITLE_OBJECTS)})\s+)+")
 _BEFORE = re.compile(rf"(?:^|(?<=[\s,;:·\"”(]))(?P<phrase>{_PHRASE})\s*$")
 _AFTER = re.compile(rf"\s+(?P<phrase>{_PHRASE})(?=\s*(?:[,.;:·\"”]|$|\s+(?:in|on|at)\b))")

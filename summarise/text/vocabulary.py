@@ -49,8 +49,13 @@ FRENCH_INVERTED: Final[frozenset[str]] = frozenset(
     for participle, _ in _FRENCH_SPEECH
     for aux in ("a", "ont")
     for pronoun in ("il", "elle")
+) | frozenset(  # the present: "estime-t-il", "dit-elle", "répond-il"
+    f"{present}-{pronoun}" if present.endswith(("t", "d")) else f"{present}-t-{pronoun}"
+    for _, present in _FRENCH_SPEECH
+    for pronoun in ("il", "elle")
 )
-"""'a-t-il déclaré', 'ont-elles ajouté': the subject is the pronoun inside the verb."""
+"""'a-t-il déclaré', 'ont-elles ajouté', 'estime-t-il': the subject is the pronoun inside
+the verb."""
 FRENCH_REPORTING_VERBS: Final[tuple[str, ...]] = (
     *sorted(FRENCH_INVERTED),
     *(
@@ -73,8 +78,8 @@ REPORTING_VERBS = (*REPORTING_VERBS, *FRENCH_REPORTING_VERBS)
 PARTICIPLES = frozenset(v for v in REPORTING_VERBS if v.endswith("ing"))
 # Verbs that can come before their subject: '"...," said Joseph Pickerill'.
 INVERTIBLE = frozenset({"said", "says", "added", "adds", "noted", "asked", "wrote", "replied"}) | {
-    v for v in FRENCH_REPORTING_VERBS if " " in v and v not in FRENCH_INVERTED
-}  # French puts the speaker after the quote: '« ... », a déclaré Antony Blinken'.
+    v for v in FRENCH_REPORTING_VERBS if v not in FRENCH_INVERTED
+}  # French puts the speaker after the quote: '« ... », a déclaré (souligne) Antony Blinken'.
 
 ROLE_TITLES: tuple[str, ...] = (
     "Secretary of State", "Foreign Affairs Minister", "Minister of Foreign Affairs",

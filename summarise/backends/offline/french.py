@@ -105,6 +105,8 @@ _PRESENT = "|".join(v for v in FRENCH_REPORTING_VERBS if " " not in v)
 _VERB_AFTER = re.compile(
     rf"[\s»\"”’·]*,\s*(?:(?:a|ont)\s+[^\W\d_]+|{_PRESENT})\s+(?=(?:le|la|l['’]|cette|ce)\b)"
 )
+_FOR = re.compile(r"\b(?i:pour|selon|d['’]après)\s+$")
+_COMMA = re.compile(r"\s*,")
 _NOUN_PHRASE = re.compile(
     r"(?:le|la|l['’]|cette|ce)\s*[^\W\d_](?:(?!\s(?:à|aux?|lors|devant|dans|en|pour)\s)"
     r"[^,.;:·«»\"”\n]){2,60}"
@@ -119,10 +121,13 @@ def titled_speaker(doc: Document, region: QuoteRegion, people: Sequence[Holder])
     masked = doc.masked
     m = _VERB_AFTER.match(masked, region.end)
     s0 = doc.sentences[doc.sentence_at(region.open)][0]
-    before = [  # 'Le président ukrainien avait déclaré ... « ... »'
+    before = [  # 'Le président ukrainien avait déclaré ... « ... »', 'Pour le ministre, « ... »'
         t
         for t in TITLE_PHRASE.finditer(masked, s0, region.open)
         if REPORTING_VERB.match(masked, t.end() + 1)
+        or (
+            _FOR.search(masked, max(s0, t.start() - 9), t.start()) and _COMMA.match(masked, t.end())
+        )
     ]
     titled = TITLE_PHRASE.match(masked, m.end()) if m else (before[-1] if before else None)
     if titled is not None:

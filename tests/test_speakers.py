@@ -162,6 +162,27 @@ def test_french_attributions_in_the_present_and_by_title(fragment: str, speaker:
     assert _extracted_speaker(VISIT, fragment) == speaker
 
 
+def test_french_retorque_and_salue_report_speech() -> None:
+    # The words of France Info (2019) and Monaco-Matin (2022), tests/events.
+    text = (
+        "L'échange se tend entre les deux hommes politiques. \"Ceux qui ont manifesté se sont "
+        'présentés librement aux élections", rétorque Emmanuel Macron.\n\n'
+        'À l’issue, Vladimir Poutine salue les "efforts" du président français.'
+    )
+    assert _speaker_of(text, "Ceux qui ont manifesté") == "Emmanuel Macron"
+    assert _speaker_of(text, "efforts") == "Vladimir Poutine"
+
+
+def test_il_confiait_is_the_person_before_not_a_place_after_a() -> None:
+    # TF1 (2022), tests/events: "à Moscou" is no subject for "il".
+    text = (
+        "Avec Vladimir Poutine, les discussions ne sont jamais faciles. Emmanuel Macron le sait. "
+        "Dans l'avion qui le menait à Moscou ce lundi matin, il confiait à notre journaliste : "
+        '"je suis déterminé et lucide."'
+    )
+    assert _speaker_of(text, "je suis déterminé") == "Emmanuel Macron"
+
+
 # --- English -----------------------------------------------------------------------------
 
 

@@ -40,6 +40,7 @@ from summarise.text.vocabulary import (
     CONTRAST_LINKS,
     FRENCH_INVERTED,
     FRENCH_PARTICIPLES,
+    FRENCH_PREPOSITIONS,
     FRENCH_TITLES,
     FRENCH_VERB_ADVERBS,
     INVERTIBLE,
@@ -474,7 +475,11 @@ class Document:
             named = classify(written)
             before = segment[: w.start()].rstrip()
             preceded = "" if before.endswith(",") else _last_word(before)
-            if named is not None and named[0] == "person" and preceded not in OBJECT_MARKERS:
+            if (
+                named is not None
+                and named[0] == "person"
+                and preceded not in OBJECT_MARKERS | FRENCH_PREPOSITIONS
+            ):
                 return Subject(named[1], "person", s0 + w.start())
         return None
 

@@ -42,6 +42,13 @@ _FRENCH_SPEECH: tuple[tuple[str, str], ...] = (
     ("répondu", "répond"), ("confié", "confie"), ("déploré", "déplore"),
     ("dénoncé", "dénonce"), ("jugé", "juge"), ("écrit", "écrit"), ("relevé", "relève"),
     ("reconnu", "reconnaît"), ("lancé", "lance"), ("poursuivi", "poursuit"),
+    ("rétorqué", "rétorque"), ("répliqué", "réplique"), ("salué", "salue"),
+    ("promis", "promet"), ("plaidé", "plaide"), ("ironisé", "ironise"),
+)  # fmt: skip
+# The imperfect of a story told as it happened: '« ... », confiait-il', 'il expliquait'.
+_FRENCH_IMPERFECT: tuple[str, ...] = (
+    "déclarait", "disait", "affirmait", "ajoutait", "soulignait", "expliquait", "estimait",
+    "assurait", "confiait", "insistait", "précisait", "répondait", "indiquait",
 )  # fmt: skip
 _FRENCH_NOT_PRESENT = frozenset({"juge", "lance", "dit"})  # nouns, or a past form too
 FRENCH_INVERTED: Final[frozenset[str]] = frozenset(
@@ -51,7 +58,7 @@ FRENCH_INVERTED: Final[frozenset[str]] = frozenset(
     for pronoun in ("il", "elle")
 ) | frozenset(  # the present: "estime-t-il", "dit-elle", "répond-il"
     f"{present}-{pronoun}" if present.endswith(("t", "d")) else f"{present}-t-{pronoun}"
-    for _, present in _FRENCH_SPEECH
+    for present in (*(p for _, p in _FRENCH_SPEECH), *_FRENCH_IMPERFECT)
     for pronoun in ("il", "elle")
 )
 """'a-t-il déclaré', 'ont-elles ajouté', 'estime-t-il': the subject is the pronoun inside
@@ -64,6 +71,7 @@ FRENCH_REPORTING_VERBS: Final[tuple[str, ...]] = (
         for aux in ("a", "ont", "avait", "avaient")
     ),
     *(present for _, present in _FRENCH_SPEECH if present not in _FRENCH_NOT_PRESENT),
+    *_FRENCH_IMPERFECT,
 )
 """French verbs that introduce speech ("a déclaré", "estime"): read like the English."""
 FRENCH_PARTICIPLES: Final[tuple[str, ...]] = tuple(p for p, _ in _FRENCH_SPEECH)
@@ -225,6 +233,8 @@ OBJECT_MARKERS = _wordset(
     "with to by from for of at on in against about between among told telling tell tells "
     "asked urged persuade persuaded met meeting than like including"
 )
+# French prepositions before a name: "à Moscou", "avec Emmanuel Macron" (not a subject).
+FRENCH_PREPOSITIONS = _wordset("à au aux avec pour par chez contre entre auprès dans sur vers")
 # Words that may sit between a subject and its verb ("Blinken also said").
 BETWEEN = _wordset(
     "also then had has have would will later earlier previously again only further "

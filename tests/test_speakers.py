@@ -245,6 +245,27 @@ def test_they_is_no_speaker_he_goes_back_past_it() -> None:
     assert _speaker_of(G8, "We share an interest") == "Obama"
 
 
+def test_a_quote_ending_on_an_exclamation_takes_the_verb_after_it() -> None:
+    # Benzinga (2021), tests/events: "!" ends the sentence before "Putin said".
+    text = (
+        "Russian President Vladimir Putin spoke with Joe Biden on Tuesday.\n\n"
+        "“Greetings, Mr. President!” Putin said as the call began."
+    )
+    assert _speaker_of(text, "Greetings") == "Putin"
+
+
+def test_a_transcript_label_names_the_speaker() -> None:
+    # Viet Nam News (2019), tests/events: "what they said" as a transcript.
+    text = (
+        "Chairman Kim: “Here we are today and I hope that we can provide an outcome.”\n\n"
+        "President Trump: “It is an honour to be with Chairman Kim.”\n\n"
+        'Objectif de cet entretien: "Amorcer une désescalade."'
+    )
+    assert _speaker_of(text, "Here we are today") == "Kim"
+    assert _speaker_of(text, "It is an honour") == "Trump"
+    assert _speaker_of(text, "Amorcer") is None  # a label that is no name
+
+
 # --- The French dev half of the hand-annotated set (never the test half) -------------------
 
 DEVSET = Path(__file__).parent / "devset"

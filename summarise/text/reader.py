@@ -17,9 +17,10 @@ from typing import Literal
 
 from summarise.text.countries import FRENCH
 from summarise.text.find import find_word
-from summarise.text.names import RUN, RUN_AT_END, RUN_SRC, UPPER, classify
+from summarise.text.names import RUN, RUN_AT_END, RUN_SRC, classify
 from summarise.text.normalise import WORD, Normalised, normalise_with_offsets, plain
 from summarise.text.quotes import QuoteRegion, quote_regions
+from summarise.text.sentences import split_sentences
 from summarise.text.sources import (
     FRENCH_HONORIFIC,
     PHRASE_END,
@@ -34,7 +35,6 @@ from summarise.text.sources import (
     without_title_object,
 )
 from summarise.text.vocabulary import (
-    ABBREVIATIONS,
     BETWEEN,
     CLAUSE_LINKS,
     CONTRAST_LINKS,
@@ -127,8 +127,6 @@ _TRAILINGBETWEEN = re.compile(
     r"(?:\s+(?:" + "|".join(BETWEEN) + r"|(?-i:[a-z]{3,}ly)))+\s*$", re.IGNORECASE
 )
 _CLAUSE_BREAK = re.compile(r"[–—;:]")
-# A quotation opening the next sentence is masked: "... said Lavrov. « ··· », a-t-il".
-_SENTENCE_END = re.compile(r"[.!?]+[\"”’')\]]*(?=\s+(?:[\"“‘(\[]?[0-9" + UPPER + r"]|[\"“«„]\s*·))")
 
 DOUBLE_QUOTES = '"“”„‟«»＂〝〞〟「」『』'
 """Every double quotation mark, straight or curly, opening or closing (and the corner
@@ -141,7 +139,7 @@ _PREPOSITION_GAP = re.compile(
 _CONTINUED_PARTS = 6
 """Most paragraphs of one quotation looked through for its attribution."""
 _PARAGRAPH = re.compile(r"[^\n]*\S[^\n]*")
-_INITIALS = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")
+_LABEL = re.compile(r"\s*([^\W\d_][^:·\"“”«»\n]{1,60}?)\s*:\s*$")
 _WORDS_AFTER = re.compile(r"\s*:?\s*\w")
 _OTHER_CLAUSE = re.compile(rf"[\W·]*\b(?i:{'|'.join(CONTRAST_LINKS)})\b")
 # A photo caption ("Tense: U.S. President Barack Obama and ..."): about no one in particular.
@@ -253,6 +251,8 @@ class Document:
         last = self.sentence_at(max(region.open, region.close))
         s0, s1 = self.sentences[first][0], self.sentences[last][1]
         masked = self.masked
+        if self._asked(region, last):  # '"Greetings, Mr. President!" Putin said': one sentence
+            s1 = self.sentences[last + 1][1]
         m = _QUOTED_AS.search(masked, s0, s1)
         if m:
             named = classify(m.group(1))
@@ -284,7 +284,25 @@ class Document:
             return _name_in_phrase(phrase)
         if verbs or not inherit:
             return None
+        label = _LABEL.match(masked, s0, region.open)  # a transcript: 'Chairman Kim: "..."'
+        runs = list(RUN.finditer(label.group(1))) if label else []
+        if runs and label and runs[-1].end() == len(label.group(1)):
+            named = classify(runs[-1].group(0))
+            if named is not None and named[0] == "person":
+                return named[1]
         return self._inherited(region)
+
+    def _asked(self, region: QuoteRegion, last: int) -> bool:
+        """The quotation ends its sentence on "!" or "?" and the next sentence of its
+        paragraph opens on a reporting verb ('"...!" Putin said')."""
+        if last + 1 >= len(self.sentences) or self.sentences[last][1] != region.close + 1:
+            return False
+        n0, n1, paragraph = self.sentences[last + 1]
+        return (
+            self.text[region.close - 1] in "!?"
+            and paragraph == self.sentences[last][2]
+            and REPORTING_VERB.search(self.masked, n0, min(n1, n0 + 40)) is not None
+        )
 
     def _opening_subject(self, s0: int, v: int, sentence: int) -> str | None:
         """The subject a clause opens with: an unnamed source as worded, else a person."""
@@ -587,43 +605,13 @@ def _mask(text: str, regions: list[QuoteRegion]) -> str:
     return "".join(out)
 
 
-def _sentences(masked: str, paragraphs: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
-    sentences: list[tuple[int, int, int]] = []
-    for number, (p0, p1) in enumerate(paragraphs):
-        start = p0
-        for m in _SENTENCE_END.finditer(masked, p0, p1):
-            if masked[m.start()] == "." and _is_abbreviation(masked, p0, m.start()):
-                continue
-            end = m.end()
-            sentences.append((start, end, number))
-            start = end
-            while start < p1 and masked[start].isspace():
-                start += 1
-        if start < p1:
-            sentences.append((start, p1, number))
-    return sentences
-
-
-def _is_abbreviation(masked: str, p0: int, dot: int) -> bool:
-    """True when the period at ``dot`` ends an abbreviation ("U.S.", "Corp.", "P.")."""
-    start = dot
-    while start > p0 and not masked[start - 1].isspace():
-        start -= 1
-    word = masked[start:dot].strip("([\"“‘'")
-    if not word:
-        return False
-    if len(word) == 1 and word.isupper():
-        return True
-    return word.lower() in ABBREVIATIONS or bool(_INITIALS.fullmatch(word))
-
-
 @lru_cache(maxsize=16)
 def analyse(text: str) -> Document:
     """Read an article text once: paragraphs, quotations, sentences (cached per text)."""
     paragraphs = _paragraphs(text)
     regions = quote_regions(text, paragraphs)
     masked = _mask(text, regions)
-    sentences = _sentences(masked, paragraphs) or [(0, len(text), 0)]
+    sentences = split_sentences(masked, paragraphs) or [(0, len(text), 0)]
     return Document(
         text=text,
         paragraphs=paragraphs or [(0, len(text))],

@@ -69,6 +69,14 @@ def test_selon_eux_is_the_subject_of_the_clause() -> None:
     assert _speaker_of(text, "une agression") == "De nombreux députés égyptiens"
 
 
+def test_selon_lui_after_a_pronoun_subject_is_the_person_before() -> None:
+    text = (
+        "Sergueï Lavrov a reçu Antony Blinken. Il avait condamné ce qui, selon lui, était "
+        "« une provocation »."
+    )
+    assert _speaker_of(text, "une provocation") == "Sergueï Lavrov"
+
+
 def test_one_word_quotes_in_reported_speech_go_to_the_titled_subject() -> None:
     text = (
         "Le président français Emmanuel Macron s'entretient dimanche avec son homologue "

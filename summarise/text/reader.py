@@ -139,7 +139,9 @@ _PREPOSITION_GAP = re.compile(
 _CONTINUED_PARTS = 6
 """Most paragraphs of one quotation looked through for its attribution."""
 _PARAGRAPH = re.compile(r"[^\n]*\S[^\n]*")
+# A transcript's speaker label before its quote: 'Chairman Kim: "..."'.
 _LABEL = re.compile(r"\s*([^\W\d_][^:·\"“”«»\n]{1,60}?)\s*:\s*$")
+# A reporting verb that goes on to what was said ("assure que", "said:"), not "Peskov said.".
 _WORDS_AFTER = re.compile(r"\s*:?\s*\w")
 _OTHER_CLAUSE = re.compile(rf"[\W·]*\b(?i:{'|'.join(CONTRAST_LINKS)})\b")
 # A photo caption ("Tense: U.S. President Barack Obama and ..."): about no one in particular.
@@ -311,7 +313,7 @@ class Document:
             subject = Subject(source.group("phrase"), "source", s0 + source.start("phrase"))
             return self.resolve(subject, sentence)
         person = self._clause_subject(s0, v)
-        return person.text if person is not None else None
+        return self.resolve(person, sentence) if person is not None else None
 
     def _inherited(self, region: QuoteRegion) -> str | None:
         """A quote with no attribution of its own continues the previous speaker's words."""

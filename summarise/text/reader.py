@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
 
 from summarise.text.countries import FRENCH
-from summarise.text.names import RUN, RUN_AT_END, RUN_SRC, UPPER, classify
+from summarise.text.find import find_word
+from summarise.text.names import RUN, RUN_AT_END, RUN_SRC, classify
 from summarise.text.normalise import WORD, Normalised, normalise_with_offsets, plain
 from summarise.text.quotes import QuoteRegion, quote_regions
+from summarise.text.sentences import split_sentences
 from summarise.text.sources import (
+    FRENCH_HONORIFIC,
     PHRASE_END,
     Titled,
     not_a_speaker,
@@ -28,15 +30,17 @@ from summarise.text.sources import (
     referent,
     source_after,
     source_before,
+    source_opening,
     titled_people,
     without_title_object,
 )
 from summarise.text.vocabulary import (
-    ABBREVIATIONS,
     BETWEEN,
     CLAUSE_LINKS,
+    CONTRAST_LINKS,
     FRENCH_INVERTED,
     FRENCH_PARTICIPLES,
+    FRENCH_PREPOSITIONS,
     FRENCH_TITLES,
     FRENCH_VERB_ADVERBS,
     INVERTIBLE,
@@ -46,6 +50,7 @@ from summarise.text.vocabulary import (
     PRONOUNS,
     REPORTING_VERBS,
     ROLE_TITLES,
+    STRESSED_PRONOUNS,
 )
 
 # --- Regexes (compiled once) ------------------------------------------------------------
@@ -122,7 +127,6 @@ _TRAILINGBETWEEN = re.compile(
     r"(?:\s+(?:" + "|".join(BETWEEN) + r"|(?-i:[a-z]{3,}ly)))+\s*$", re.IGNORECASE
 )
 _CLAUSE_BREAK = re.compile(r"[–—;:]")
-_SENTENCE_END = re.compile(r"[.!?]+[\"”’')\]]*(?=\s+[\"“‘(\[]?[0-9" + UPPER + r"])")
 
 DOUBLE_QUOTES = '"“”„‟«»＂〝〞〟「」『』'
 """Every double quotation mark, straight or curly, opening or closing (and the corner
@@ -135,7 +139,13 @@ _PREPOSITION_GAP = re.compile(
 _CONTINUED_PARTS = 6
 """Most paragraphs of one quotation looked through for its attribution."""
 _PARAGRAPH = re.compile(r"[^\n]*\S[^\n]*")
-_INITIALS = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")
+# A transcript's speaker label before its quote: 'Chairman Kim: "..."'.
+_LABEL = re.compile(r"\s*([^\W\d_][^:·\"“”«»\n]{1,60}?)\s*:\s*$")
+# A reporting verb that goes on to what was said ("assure que", "said:"), not "Peskov said.".
+_WORDS_AFTER = re.compile(r"\s*:?\s*\w")
+_OTHER_CLAUSE = re.compile(rf"[\W·]*\b(?i:{'|'.join(CONTRAST_LINKS)})\b")
+# A photo caption ("Tense: U.S. President Barack Obama and ..."): about no one in particular.
+_CAPTION = re.compile(r"[A-Z][a-z]+:\s")
 
 
 @dataclass(frozen=True)
@@ -209,7 +219,7 @@ class Document:
                 folded = text.casefold()
                 # Folding that keeps the length maps character to character ("ß" does not).
                 self._plain = (text, folded if len(folded) == len(text) else None)
-            self._word_spans[word] = _find_word(*self._plain, word)
+            self._word_spans[word] = find_word(*self._plain, word)
         return self._word_spans[word]
 
     def sentence_at(self, pos: int) -> int:
@@ -243,6 +253,8 @@ class Document:
         last = self.sentence_at(max(region.open, region.close))
         s0, s1 = self.sentences[first][0], self.sentences[last][1]
         masked = self.masked
+        if self._asked(region, last):  # '"Greetings, Mr. President!" Putin said': one sentence
+            s1 = self.sentences[last + 1][1]
         m = _QUOTED_AS.search(masked, s0, s1)
         if m:
             named = classify(m.group(1))
@@ -261,15 +273,47 @@ class Document:
                 return v.start() - region.close
 
             for verb in sorted(verbs, key=distance):
+                if verb.start() > region.close and _OTHER_CLAUSE.match(masked, region.close + 1):
+                    continue  # "his 'reliable friend,' although a spokesman said ...": not his
                 subject = self.subject_of(verb, s0, s1)
                 if subject is not None:
                     return self.resolve(subject, first)
         m = _ACCORDING_TO.search(masked, s0, s1)
         if m:
-            return _name_in_phrase(m.group(1) or m.group(2) or m.group(3))
+            phrase = m.group(1) or m.group(2) or m.group(3)
+            if phrase.strip().lower() in STRESSED_PRONOUNS:  # "selon eux": the clause's subject
+                return self._opening_subject(s0, m.start(), first)
+            return _name_in_phrase(phrase)
         if verbs or not inherit:
             return None
+        label = _LABEL.match(masked, s0, region.open)  # a transcript: 'Chairman Kim: "..."'
+        runs = list(RUN.finditer(label.group(1))) if label else []
+        if runs and label and runs[-1].end() == len(label.group(1)):
+            named = classify(runs[-1].group(0))
+            if named is not None and named[0] == "person":
+                return named[1]
         return self._inherited(region)
+
+    def _asked(self, region: QuoteRegion, last: int) -> bool:
+        """The quotation ends its sentence on "!" or "?" and the next sentence of its
+        paragraph opens on a reporting verb ('"...!" Putin said')."""
+        if last + 1 >= len(self.sentences) or self.sentences[last][1] != region.close + 1:
+            return False
+        n0, n1, paragraph = self.sentences[last + 1]
+        return (
+            self.text[region.close - 1] in "!?"
+            and paragraph == self.sentences[last][2]
+            and REPORTING_VERB.search(self.masked, n0, min(n1, n0 + 40)) is not None
+        )
+
+    def _opening_subject(self, s0: int, v: int, sentence: int) -> str | None:
+        """The subject a clause opens with: an unnamed source as worded, else a person."""
+        source = source_opening(self.masked[s0:v])
+        if source is not None:
+            subject = Subject(source.group("phrase"), "source", s0 + source.start("phrase"))
+            return self.resolve(subject, sentence)
+        person = self._clause_subject(s0, v)
+        return self.resolve(person, sentence) if person is not None else None
 
     def _inherited(self, region: QuoteRegion) -> str | None:
         """A quote with no attribution of its own continues the previous speaker's words."""
@@ -277,13 +321,42 @@ class Document:
         previous = self.regions[i - 1] if i > 0 else None
         if previous is not None and previous.paragraph == region.paragraph:
             return self.speaker(previous)
+        # '... Josh Earnest told reporters. "It undermines ..."': the sentence before says who.
+        n = self.sentence_at(region.open)
+        s0, _, paragraph = self.sentences[n]
+        if (
+            n
+            and self.sentences[n - 1][2] == paragraph
+            and not self.masked[s0 : region.open].strip()
+        ):
+            return self._said_in(n - 1, strict=False)
         # A quote over several paragraphs may be attributed in its last one.
         later = self._continued(region, i)
         p_start = self.paragraphs[region.paragraph][0]
         opens_paragraph = self.text[p_start : region.open].strip() == ""
-        if later is None and previous is not None and opens_paragraph:
-            return self.speaker(previous) if previous.paragraph == region.paragraph - 1 else None
-        return later
+        if later is not None or not opens_paragraph:
+            return later
+        if previous is not None and previous.paragraph == region.paragraph - 1:
+            return self.speaker(previous)
+        fills = self.text[region.close + 1 : self.paragraphs[region.paragraph][1]].strip(".,;»” ")
+        if fills or not n or self.sentences[n - 1][2] != paragraph - 1:
+            return None
+        return self._said_in(n - 1, strict=True)
+
+    def _said_in(self, sentence: int, *, strict: bool) -> str | None:
+        """Who sentence ``sentence`` says spoke, for a quotation that follows it. ``strict``
+        (a quotation that is the whole next paragraph: "Ali Bongo assure que ..."): a
+        person who goes on to say something, in a sentence that quotes no one."""
+        s0, s1, _ = self.sentences[sentence]
+        if strict and _MASK in self.masked[s0:s1]:
+            return None
+        for verb in reversed(list(REPORTING_VERB.finditer(self.masked, s0, s1))):
+            if strict and not _WORDS_AFTER.match(self.masked, verb.end()):
+                continue
+            subject = self.subject_of(verb, s0, s1)
+            if subject is not None and (not strict or subject.kind in ("person", "pronoun")):
+                return self.resolve(subject, sentence)
+        return None
 
     def _continued(self, region: QuoteRegion, i: int) -> str | None:
         """The speaker a later part of the same quotation names: each part runs unclosed
@@ -422,7 +495,11 @@ class Document:
             named = classify(written)
             before = segment[: w.start()].rstrip()
             preceded = "" if before.endswith(",") else _last_word(before)
-            if named is not None and named[0] == "person" and preceded not in OBJECT_MARKERS:
+            if (
+                named is not None
+                and named[0] == "person"
+                and preceded not in OBJECT_MARKERS | FRENCH_PREPOSITIONS
+            ):
                 return Subject(named[1], "person", s0 + w.start())
         return None
 
@@ -438,7 +515,7 @@ class Document:
         s0 = self.sentences[sentence][0]
         if subject.start > s0:
             inside = self._clause_subject(s0, subject.start)
-            if inside is not None:
+            if inside is not None and inside.kind != "pronoun":
                 return inside.text
         for back in range(sentence - 1, max(-1, sentence - 5), -1):
             focus = self.focus(back)
@@ -466,61 +543,11 @@ class Document:
                 found = self.resolve(subject, sentence)
                 if found is not None:
                     break
-        if found is None:
+        if found is None and not _CAPTION.match(self.masked, s0):
             subject = self._clause_subject(s0, s1)
-            found = subject.text if subject is not None else None
+            found = subject.text if subject is not None and subject.kind != "pronoun" else None
         self._focus[sentence] = found
         return found
-
-
-def _find_word(text: str, folded: str | None, word: str) -> list[tuple[int, int]]:
-    """Spans of the ``WORD`` tokens of ``text`` that case-fold to ``word``; ``folded`` is
-    ``text.casefold()`` when that maps character to character, else None."""
-    # Folding keeps letters and digits what they are, but for "\u0345" (to "ι").
-    if folded is None or "\u0345" in text:
-        return [w.span() for w in WORD.finditer(text) if w.group(0).casefold() == word]
-    spans = []
-    for pos in _hits_alone(folded, word) if word else ():
-        end = pos + len(word)
-        if _starts_word(text, pos) and (w := WORD.match(text, pos)) and w.end() == end:
-            spans.append((pos, end))
-    return spans
-
-
-def _hits_alone(folded: str, word: str) -> Iterator[int]:
-    """Starts of ``word`` in ``folded`` with no letter or digit after it (nor, for a
-    short word, before it): where a word of the text may be it."""
-    if len(word) <= 2:  # inside a great many words: a regex skips those in C
-        pattern = _alone(word)
-        hit = pattern.search(folded)
-        while hit:
-            yield hit.start()
-            hit = pattern.search(folded, hit.start() + 1)
-        return
-    pos = folded.find(word)
-    while pos != -1:
-        end = pos + len(word)
-        if end == len(folded) or not folded[end].isalnum():
-            yield pos
-        pos = folded.find(word, pos + 1)
-
-
-@lru_cache(maxsize=1024)
-def _alone(word: str) -> re.Pattern[str]:
-    """``word`` with no letter or digit after it, nor before it (bar a hyphen between)."""
-    w = re.escape(word)
-    return re.compile(rf"{w}(?<![^\W_]{w})(?<![^\W_][-'’]{w})(?![^\W_])")
-
-
-def _starts_word(text: str, pos: int) -> bool:
-    """True when a ``WORD`` token of ``text`` begins at ``pos``, not inside one ("Assad"
-    in "al-Assad")."""
-    if pos == 0:
-        return True
-    before = text[pos - 1]
-    if before.isalnum():
-        return False
-    return not (before in "-'’" and pos > 1 and text[pos - 2].isalnum())
 
 
 def _last_word(text: str) -> str:
@@ -533,7 +560,8 @@ def _person_after(masked: str, pos: int, end: int) -> Subject | None:
     '," said Dion spokesman Joseph Pickerill in email to ...': the last person named
     before the phrase moves on (punctuation, or a preposition after a name)."""
     tail = masked[pos:end]
-    cut = PHRASE_END.search(tail)
+    honorific = FRENCH_HONORIFIC.match(tail)
+    cut = PHRASE_END.search(tail, honorific.end() if honorific else 0)
     tail = tail[: cut.start()] if cut else tail
     found: Subject | None = None
     last_end = 0
@@ -579,43 +607,13 @@ def _mask(text: str, regions: list[QuoteRegion]) -> str:
     return "".join(out)
 
 
-def _sentences(masked: str, paragraphs: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
-    sentences: list[tuple[int, int, int]] = []
-    for number, (p0, p1) in enumerate(paragraphs):
-        start = p0
-        for m in _SENTENCE_END.finditer(masked, p0, p1):
-            if masked[m.start()] == "." and _is_abbreviation(masked, p0, m.start()):
-                continue
-            end = m.end()
-            sentences.append((start, end, number))
-            start = end
-            while start < p1 and masked[start].isspace():
-                start += 1
-        if start < p1:
-            sentences.append((start, p1, number))
-    return sentences
-
-
-def _is_abbreviation(masked: str, p0: int, dot: int) -> bool:
-    """True when the period at ``dot`` ends an abbreviation ("U.S.", "Corp.", "P.")."""
-    start = dot
-    while start > p0 and not masked[start - 1].isspace():
-        start -= 1
-    word = masked[start:dot].strip("([\"“‘'")
-    if not word:
-        return False
-    if len(word) == 1 and word.isupper():
-        return True
-    return word.lower() in ABBREVIATIONS or bool(_INITIALS.fullmatch(word))
-
-
 @lru_cache(maxsize=16)
 def analyse(text: str) -> Document:
     """Read an article text once: paragraphs, quotations, sentences (cached per text)."""
     paragraphs = _paragraphs(text)
     regions = quote_regions(text, paragraphs)
     masked = _mask(text, regions)
-    sentences = _sentences(masked, paragraphs) or [(0, len(text), 0)]
+    sentences = split_sentences(masked, paragraphs) or [(0, len(text), 0)]
     return Document(
         text=text,
         paragraphs=paragraphs or [(0, len(text))],

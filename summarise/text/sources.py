@@ -13,9 +13,16 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from summarise.text.countries import DEMONYMS, to_iso3
+from summarise.text.countries import DEMONYMS, FRENCH, to_iso3
 from summarise.text.names import classify, same_person
 from summarise.text.vocabulary import (
+    EVIDENCE_ONLY_TITLES,
+    FRENCH_DEFINITE,
+    FRENCH_SOURCE_ADJECTIVES,
+    FRENCH_SOURCE_NOUNS,
+    FRENCH_SOURCE_OPENERS,
+    FRENCH_UNNAMED_HEADS,
+    FRENCH_WEEKDAYS,
     HONORIFICS,
     OBJECT_MARKERS,
     SOURCE_MODIFIERS,
@@ -56,21 +63,44 @@ _PHRASE = rf"(?:{_OPENER}\s+)?(?:{_MODIFIER}\s+){{0,4}}{_NOUN}(?!\w){_COMPLEMENT
 # Where the words after an inverted verb stop naming its subject: not the period of
 # "Mr." ('said Mr. Reeves, a senior fellow').
 PHRASE_END = re.compile(r"[,;:·\"”]|" + "".join(rf"(?<!\b{t})" for t in HONORIFICS) + r"\.")
+# French "M." opening the subject ("a déclaré M. Lavrov"); not "Robert M. Danin".
+FRENCH_HONORIFIC = re.compile(r"\s*(?:M|Mme|Mlle)\.\s+(?=[A-Z])")
 _TITLE_OBJECT = re.compile(rf"^(?:(?:{'|'.join(TITLE_OBJECTS)})\s+)+")
 _BEFORE = re.compile(rf"(?:^|(?<=[\s,;:·\"”(]))(?P<phrase>{_PHRASE})\s*$")
 _AFTER = re.compile(rf"\s+(?P<phrase>{_PHRASE})(?=\s*(?:[,.;:·\"”]|$|\s+(?:in|on|at)\b))")
+# French puts the adjectives after the noun: "une responsable américaine", "de nombreux
+# députés égyptiens", "cette responsable".
+_FRENCH_DEMONYMS = frozenset(w for w in FRENCH if w.islower())
+_FR_ADJECTIVE = rf"(?:{_alternation(FRENCH_SOURCE_ADJECTIVES | _FRENCH_DEMONYMS)})(?!\w)"
+_FR_INDEFINITE = r"(?i:de\s+nombreu(?:x|ses)|une?|des|plusieurs|certaine?s|deux|trois|quelques)"
+_FR_PHRASE = (
+    rf"(?<!\w)(?i:{_alternation(frozenset(FRENCH_SOURCE_OPENERS))})(?:(?<=['’])|\s+)"
+    rf"(?:(?i:haute?s?)\s+)?(?i:{_alternation(FRENCH_SOURCE_NOUNS)})(?!\w)"
+    rf"(?:\s+{_FR_ADJECTIVE}){{0,2}}"
+)
+_FR_BEFORE = re.compile(rf"(?P<phrase>{_FR_PHRASE})\s*$")
+# '..., a dit jeudi cette responsable à des journalistes'.
+_FR_AFTER = re.compile(rf"\s+(?:(?:{'|'.join(FRENCH_WEEKDAYS)})\s+)?(?P<phrase>{_FR_PHRASE})")
+_FR_OPENING = re.compile(rf"\s*(?P<phrase>{_FR_PHRASE})")
 
 
 def source_before(left: str) -> re.Match[str] | None:
     """An unnamed source or description ending ``left`` (the words before a verb)."""
     m = _BEFORE.search(left[-160:])
-    return m if m is not None and _acceptable(m.group("phrase")) else None
+    if m is not None and _acceptable(m.group("phrase")):
+        return m
+    return _FR_BEFORE.search(left[-160:])
 
 
 def source_after(tail: str) -> re.Match[str] | None:
     """An unnamed source or description right after an inverted verb ('said one official')."""
     m = _AFTER.match(tail)
-    return m if m is not None and _acceptable(m.group("phrase")) else None
+    return m if m is not None and _acceptable(m.group("phrase")) else _FR_AFTER.match(tail)
+
+
+def source_opening(clause: str) -> re.Match[str] | None:
+    """A French unnamed source opening ``clause``: "De nombreux députés égyptiens"."""
+    return _FR_OPENING.match(clause)
 
 
 def _acceptable(phrase: str) -> bool:
@@ -86,31 +116,34 @@ def is_unnamed(speaker: str) -> bool:
 
 
 def is_definite(phrase: str) -> bool:
-    """'the minister' refers to someone already named; 'a minister' does not."""
-    return phrase.split()[0].lower() == "the"
+    """'the minister', 'cette responsable' refer to someone already met; 'a minister' does not."""
+    first = phrase.split()[0].lower()
+    return first == "the" or first in FRENCH_DEFINITE or first.startswith(("l'", "l’"))
 
 
 def fits(phrase: str, role: str, country: str | None) -> bool:
     """True when a person with ``role`` and ``country`` fits the description ``phrase``:
     its title words are in the role, its demonyms name the country ("the Russian
-    diplomat" fits Russia's Foreign Minister; "the minister" does not fit a president)."""
-    if _head(phrase) in UNNAMED_HEADS:
+    diplomat" fits Russia's Foreign Minister; "the minister" does not fit a president).
+    A counterpart holds the title of whom they met: "the Turkish president" fits "his
+    Turkish counterpart" (the country named, not the title)."""
+    if _head(phrase) in UNNAMED_HEADS | FRENCH_UNNAMED_HEADS:
         return False
     role_words = {w.lower() for w in re.findall(r"[\w-]+", role)}
     words = re.findall(r"[\w.'’-]+", phrase.split(" of ")[0].split(" for ")[0])[1:]
-    for word in words:
-        lower = word.lower()
-        code = to_iso3(word) if word[0].isupper() else None
-        if code is not None:
-            if country != code:
-                return False
-        elif lower in SOURCE_NOUNS and lower not in TITLE_WORDS:
-            continue  # "diplomat", "official": any titled person
-        elif (
-            lower in TITLE_WORDS and lower.rstrip("s") not in role_words and lower not in role_words
-        ):
-            return False
-    return True
+    codes = [_country_word(w) for w in words]
+    if any(code is not None and code != country for code in codes):
+        return False
+    if role.lower() in EVIDENCE_ONLY_TITLES and country in codes:
+        return True
+    # Other words ("diplomat", "official", "président") fit any titled person.
+    titles = {w.lower() for w, code in zip(words, codes, strict=True) if code is None}
+    return all(w.rstrip("s") in role_words or w in role_words for w in titles & TITLE_WORDS)
+
+
+def _country_word(word: str) -> str | None:
+    """The country a word of a description names ("Russian", "ukrainien"), or None."""
+    return to_iso3(word) if word[0].isupper() or word.lower() in _FRENCH_DEMONYMS else None
 
 
 def title_country(role: str) -> str | None:
@@ -145,7 +178,8 @@ def stated_country(people: list[Titled], name: str) -> str | None:
 
 def _head(phrase: str) -> str:
     """The noun a description is about: "official" in "the senior official at the UN"."""
-    nouns = [w.lower() for w in phrase.split(" of ")[0].split() if w.lower() in SOURCE_NOUNS]
+    words = re.split(r"\s+|(?<=['’])", phrase.split(" of ")[0].lower())
+    nouns = [w for w in words if w in SOURCE_NOUNS or w in FRENCH_SOURCE_NOUNS]
     return nouns[0] if nouns else ""
 
 
@@ -153,9 +187,16 @@ def antecedent(before: str, phrase: str) -> str | None:
     """The unnamed source "the official" goes back to: the last "one official", "a senior
     official" in ``before``; None when there is none."""
     head = _head(phrase)
-    if head not in UNNAMED_HEADS:
+    english = phrase.split()[0].lower() == "the"
+    if english and head in UNNAMED_HEADS:
+        pattern = rf"\b(?i:an?|one)\s+(?:{_MODIFIER}\s+){{0,3}}{re.escape(head)}\b"
+    elif not english and head in FRENCH_UNNAMED_HEADS:  # "cette responsable" -> "une ..."
+        pattern = (
+            rf"(?<!\w){_FR_INDEFINITE}\s+(?:(?i:haute?s?)\s+)?{re.escape(head.rstrip('s'))}s?"
+            rf"(?!\w)(?:\s+{_FR_ADJECTIVE}){{0,2}}"
+        )
+    else:
         return None
-    pattern = rf"\b(?i:an?|one)\s+(?:{_MODIFIER}\s+){{0,3}}{re.escape(head)}\b"
     found = [m.group(0) for m in re.finditer(pattern, before[-3000:])]
     return found[-1] if found else None
 
@@ -183,6 +224,8 @@ def titled_people(
         pre = pre_run.search(masked, max(0, m.start() - 60), m.start())
         run = pre.group("run") if pre is not None else ""
         country = (to_iso3(run) or to_iso3(run.split()[0])) if run else None
+        if country is None and (m.group("adj") or m.group("adj2")):  # "le président français"
+            country = to_iso3(m.group("adj") or m.group("adj2"))
         if country is None and not m.group("prep"):
             country = title_country(m.group("role"))
         people.append(Titled(named[1], m.group("role"), country, m.start("name")))

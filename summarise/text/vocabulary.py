@@ -42,6 +42,13 @@ _FRENCH_SPEECH: tuple[tuple[str, str], ...] = (
     ("répondu", "répond"), ("confié", "confie"), ("déploré", "déplore"),
     ("dénoncé", "dénonce"), ("jugé", "juge"), ("écrit", "écrit"), ("relevé", "relève"),
     ("reconnu", "reconnaît"), ("lancé", "lance"), ("poursuivi", "poursuit"),
+    ("rétorqué", "rétorque"), ("répliqué", "réplique"), ("salué", "salue"),
+    ("promis", "promet"), ("plaidé", "plaide"), ("ironisé", "ironise"),
+)  # fmt: skip
+# The imperfect of a story told as it happened: '« ... », confiait-il', 'il expliquait'.
+_FRENCH_IMPERFECT: tuple[str, ...] = (
+    "déclarait", "disait", "affirmait", "ajoutait", "soulignait", "expliquait", "estimait",
+    "assurait", "confiait", "insistait", "précisait", "répondait", "indiquait",
 )  # fmt: skip
 _FRENCH_NOT_PRESENT = frozenset({"juge", "lance", "dit"})  # nouns, or a past form too
 FRENCH_INVERTED: Final[frozenset[str]] = frozenset(
@@ -49,8 +56,13 @@ FRENCH_INVERTED: Final[frozenset[str]] = frozenset(
     for participle, _ in _FRENCH_SPEECH
     for aux in ("a", "ont")
     for pronoun in ("il", "elle")
+) | frozenset(  # the present: "estime-t-il", "dit-elle", "répond-il"
+    f"{present}-{pronoun}" if present.endswith(("t", "d")) else f"{present}-t-{pronoun}"
+    for present in (*(p for _, p in _FRENCH_SPEECH), *_FRENCH_IMPERFECT)
+    for pronoun in ("il", "elle")
 )
-"""'a-t-il déclaré', 'ont-elles ajouté': the subject is the pronoun inside the verb."""
+"""'a-t-il déclaré', 'ont-elles ajouté', 'estime-t-il': the subject is the pronoun inside
+the verb."""
 FRENCH_REPORTING_VERBS: Final[tuple[str, ...]] = (
     *sorted(FRENCH_INVERTED),
     *(
@@ -59,6 +71,7 @@ FRENCH_REPORTING_VERBS: Final[tuple[str, ...]] = (
         for aux in ("a", "ont", "avait", "avaient")
     ),
     *(present for _, present in _FRENCH_SPEECH if present not in _FRENCH_NOT_PRESENT),
+    *_FRENCH_IMPERFECT,
 )
 """French verbs that introduce speech ("a déclaré", "estime"): read like the English."""
 FRENCH_PARTICIPLES: Final[tuple[str, ...]] = tuple(p for p, _ in _FRENCH_SPEECH)
@@ -73,8 +86,8 @@ REPORTING_VERBS = (*REPORTING_VERBS, *FRENCH_REPORTING_VERBS)
 PARTICIPLES = frozenset(v for v in REPORTING_VERBS if v.endswith("ing"))
 # Verbs that can come before their subject: '"...," said Joseph Pickerill'.
 INVERTIBLE = frozenset({"said", "says", "added", "adds", "noted", "asked", "wrote", "replied"}) | {
-    v for v in FRENCH_REPORTING_VERBS if " " in v and v not in FRENCH_INVERTED
-}  # French puts the speaker after the quote: '« ... », a déclaré Antony Blinken'.
+    v for v in FRENCH_REPORTING_VERBS if v not in FRENCH_INVERTED
+}  # French puts the speaker after the quote: '« ... », a déclaré (souligne) Antony Blinken'.
 
 ROLE_TITLES: tuple[str, ...] = (
     "Secretary of State", "Foreign Affairs Minister", "Minister of Foreign Affairs",
@@ -223,12 +236,18 @@ OBJECT_MARKERS = _wordset(
     "with to by from for of at on in against about between among told telling tell tells "
     "asked urged persuade persuaded met meeting than like including"
 )
+# French prepositions before a name: "à Moscou", "avec Emmanuel Macron" (not a subject).
+FRENCH_PREPOSITIONS = _wordset("à au aux avec pour par chez contre entre auprès dans sur vers")
 # Words that may sit between a subject and its verb ("Blinken also said").
 BETWEEN = _wordset(
     "also then had has have would will later earlier previously again only further "
     "reportedly repeatedly once publicly privately too himself herself meanwhile"
 )
 CLAUSE_LINKS = frozenset({"and", "while", "after", "before", "when", "by", "also"})
+# After a quote, these open another clause: its verb reports something else.
+CONTRAST_LINKS: tuple[str, ...] = (
+    "although", "though", "but", "while", "whereas", "because", "since", "mais", "alors que",
+)  # fmt: skip
 # A period after one of these does not end a sentence ("Mr. Lavrov", "Jan. 5").
 ABBREVIATIONS = _wordset(
     "mr mrs ms dr gen lt col sen rep gov st jr sr corp inc co ltd no jan feb mar apr jun "
@@ -270,6 +289,29 @@ UNNAMED_HEADS = _wordset(
     "official source sources ministry government embassy statement declaration communique "
     "communiqué readout"
 )
+# French unnamed sources, kept as worded ("une responsable américaine", "de nombreux
+# députés égyptiens"): the nouns, the words that open the phrase (indefinite: a new
+# source; definite or demonstrative: "cette responsable" is one met before), and the
+# adjectives after the noun besides demonyms.
+# Titles ("le porte-parole") are read as titles (``TITLE_PHRASE``), not here.
+FRENCH_UNNAMED_HEADS = _wordset(
+    "responsable responsables source sources officiel officiels député députés députée "
+    "députées élu élus sénateur sénateurs"
+)
+FRENCH_SOURCE_NOUNS = FRENCH_UNNAMED_HEADS | _wordset("diplomate diplomates")
+FRENCH_SOURCE_OPENERS: tuple[str, ...] = (
+    "de nombreux", "de nombreuses", "un", "une", "des", "plusieurs", "certains", "certaines",
+    "deux", "trois", "quelques", "le", "la", "les", "l'", "l’", "ce", "cet", "cette", "ces",
+)  # fmt: skip
+FRENCH_DEFINITE = _wordset("le la les l' l’ ce cet cette ces")
+FRENCH_SOURCE_ADJECTIVES = _wordset(
+    "haut haute hauts hautes diplomatique diplomatiques gouvernemental gouvernementale "
+    "gouvernementaux militaire militaires occidental occidentale occidentaux occidentales "
+    "anonyme anonymes proche proches haut-placé haut-placée haut-placés européen européenne "
+    "européens européennes"
+)
+STRESSED_PRONOUNS = _wordset("eux elles lui elle")
+"""'selon eux': the pronoun stands for the subject of its clause."""
 # Abbreviated titles whose period ends no phrase ("said Gen. Brown, ...").
 HONORIFICS: tuple[str, ...] = ("Mr", "Mrs", "Ms", "Dr", "St", "Gen", "Sen", "Rep", "Gov")
 # What a title is "of" before the name: "Secretary of State Antony Blinken" (regexes).

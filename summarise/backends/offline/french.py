@@ -18,7 +18,8 @@ from summarise.schema import EventKind, OutcomeStatus
 from summarise.text.countries import to_iso3
 from summarise.text.quotes import QuoteRegion
 from summarise.text.reader import REPORTING_VERB, TITLE_PHRASE, Document
-from summarise.text.vocabulary import FRENCH_MONTHS, FRENCH_WEEKDAYS
+from summarise.text.sources import described
+from summarise.text.vocabulary import FRENCH_MONTHS, FRENCH_REPORTING_VERBS, FRENCH_WEEKDAYS
 
 # Phrases in the extractor's regex syntax, matched as whole words, case-insensitively.
 
@@ -119,8 +120,14 @@ class Holder(Protocol):
     country: str | None
 
 
-# '« ... », a indiqué le chef de la diplomatie russe': the speaker named by title.
-_VERB_AFTER = re.compile(r"[\s»\"”’·]*,\s*(?:a|ont)\s+[^\W\d_]+\s+(?=(?:le|la|l['’]|cette|ce)\b)")
+# '« ... », a indiqué le chef de la diplomatie russe' (or "explique le chef de l'État"):
+# the speaker named by title.
+_PRESENT = "|".join(v for v in FRENCH_REPORTING_VERBS if " " not in v)
+_VERB_AFTER = re.compile(
+    rf"[\s»\"”’·]*,\s*(?:(?:a|ont)\s+[^\W\d_]+|{_PRESENT})\s+(?=(?:le|la|l['’]|cette|ce)\b)"
+)
+_FOR = re.compile(r"\b(?i:pour|selon|d['’]après)\s+$")
+_COMMA = re.compile(r"\s*,")
 _NOUN_PHRASE = re.compile(
     r"(?:le|la|l['’]|cette|ce)\s*[^\W\d_](?:(?!\s(?:à|aux?|lors|devant|dans|en|pour)\s)"
     r"[^,.;:·«»\"”\n]){2,60}"
@@ -129,15 +136,19 @@ _NOUN_PHRASE = re.compile(
 
 def titled_speaker(doc: Document, region: QuoteRegion, people: Sequence[Holder]) -> str | None:
     """The speaker a French source names by title, after the quote or as the subject of
-    its sentence: the one person with that title (or that country), else the phrase as
-    written ("la présidence française")."""
+    its sentence: the one person with that title (or that country), else the titled
+    person last named it fits ("le président ukrainien" after "son homologue ukrainien
+    Volodymyr Zelensky"), else the phrase as written ("la présidence française")."""
     masked = doc.masked
     m = _VERB_AFTER.match(masked, region.end)
     s0 = doc.sentences[doc.sentence_at(region.open)][0]
-    before = [  # 'Le président ukrainien avait déclaré ... « ... »'
+    before = [  # 'Le président ukrainien avait déclaré ... « ... »', 'Pour le ministre, « ... »'
         t
         for t in TITLE_PHRASE.finditer(masked, s0, region.open)
         if REPORTING_VERB.match(masked, t.end() + 1)
+        or (
+            _FOR.search(masked, max(s0, t.start() - 9), t.start()) and _COMMA.match(masked, t.end())
+        )
     ]
     titled = TITLE_PHRASE.match(masked, m.end()) if m else (before[-1] if before else None)
     if titled is not None:
@@ -150,5 +161,8 @@ def titled_speaker(doc: Document, region: QuoteRegion, people: Sequence[Holder])
         ]
         if len(holders) == 1:
             return holders[0].name
+        fitting = described(doc.titled(), titled.group(0), titled.start(), doc.word_spans)
+        if fitting is not None:
+            return fitting
     phrase = _NOUN_PHRASE.match(masked, m.end()) if m else None
     return phrase.group(0).strip() if phrase else None

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -31,8 +30,8 @@ from pydantic import (
     field_validator,
 )
 
-from summarise.errors import CorrectionsError, UsageError, WriteError
-from summarise.feed import encode_line
+from summarise.errors import CorrectionsError, UsageError
+from summarise.feed import current, encode_line, write_atomically
 from summarise.schema import (
     SHORT,
     Record,
@@ -357,18 +356,14 @@ def apply_feed(
             elif number in keep:
                 yield line if line.endswith(b"\n") else line + b"\n"
 
-    _write_atomically(output, lines())
+    write_atomically(output, lines())
     return result
 
 
 def current_records(path: Path) -> list[Record]:
     """FEED's current records (the last line of each id), in feed order."""
-    records: dict[str, Record] = {}
-    for number, line in _lines(path):
-        record = _record(line, f"{path}:{number}")
-        records.pop(record.id, None)  # the current record stands where its last line is
-        records[record.id] = record
-    return list(records.values())
+    records = (_record(line, f"{path}:{number}") for number, line in _lines(path))
+    return current(records, lambda record: record.id)
 
 
 def _read_bytes(path: str | Path) -> bytes:
@@ -402,20 +397,3 @@ def _same_file(a: Path, b: Path) -> bool:
     with contextlib.suppress(OSError):
         return a.resolve() == b.resolve() or (a.exists() and a.samefile(b))
     return False
-
-
-def _write_atomically(path: Path, lines: Iterable[bytes]) -> None:
-    """Write ``lines`` to a temporary file beside ``path``, sync it, rename it over ``path``."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as fh:
-            fh.writelines(lines)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise WriteError(f"cannot write {path}: {exc}") from exc
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink()

@@ -13,9 +13,9 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import jsonlines
 
@@ -23,6 +23,35 @@ from summarise.errors import OutputClosed, WriteError
 from summarise.schema import ErrorRecord, Record
 
 STDOUT = "-"
+T = TypeVar("T")
+
+
+def current(items: Iterable[T], id_of: Callable[[T], str]) -> list[T]:
+    """The current record of each id: its last line, standing where that last line is."""
+    by_id: dict[str, T] = {}
+    for item in items:
+        key = id_of(item)
+        by_id.pop(key, None)
+        by_id[key] = item
+    return list(by_id.values())
+
+
+def write_atomically(path: Path, chunks: Iterable[bytes]) -> None:
+    """Write ``chunks`` to a temporary file beside ``path``, sync it, rename it over ``path``:
+    a reader sees the old file or the whole new one, and a failure leaves no temporary file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as fh:
+            fh.writelines(chunks)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise WriteError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
 
 
 def default_errors_path(feed: str) -> Path:

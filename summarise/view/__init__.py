@@ -22,8 +22,6 @@ import gzip
 import hashlib
 import html
 import json
-import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
@@ -32,7 +30,8 @@ from typing import Any
 
 import orjson
 
-from summarise.errors import FatalError, WriteError
+from summarise.errors import FatalError
+from summarise.feed import current, write_atomically
 
 ASSETS = resources.files(__package__)
 
@@ -63,15 +62,14 @@ def read_contents(feed: Path, errors: Path | None = None) -> FeedContents:
     """
     contents = FeedContents()
     digest = hashlib.sha256()
-    by_id: dict[str, dict[str, Any]] = {}
+    records: list[dict[str, Any]] = []
     for where, line, data in _lines(feed):
         digest.update(line)
         if _is_record(data):
-            by_id.pop(data["id"], None)  # a later line replaces it, in the later line's place
-            by_id[data["id"]] = data
+            records.append(data)
         else:
             contents.unreadable.append(f"{where}: not a feed record")
-    contents.records = list(by_id.values())
+    contents.records = current(records, lambda record: str(record["id"]))
     contents.digest = digest.hexdigest()
     if errors is not None:
         for where, _, data in _lines(errors):
@@ -201,21 +199,7 @@ def _fill(template: str, parts: dict[str, str]) -> str:
 def write_page(page: str, path: Path) -> int:
     """Write the page as UTF-8 (never the locale's encoding), atomically; return its size."""
     data = page.encode("utf-8", errors="replace")  # only a file name can hold a lone surrogate
-    tmp: Path | None = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            dir=path.parent, prefix=f".{path.name}.", delete=False
-        ) as fh:
-            tmp = Path(fh.name)
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
-        raise WriteError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    write_atomically(path, [data])
     return len(data)
 
 

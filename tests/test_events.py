@@ -198,6 +198,25 @@ def test_link_and_export_commands_round_trip(tmp_path: Path) -> None:
     assert {p["event_type"] for p in plover} == {"CONSULT"}
 
 
+def test_a_replaced_record_is_exported_and_linked_once(tmp_path: Path) -> None:
+    # The feed holds one current record per id: the last line (e.g. a --supersede rerun).
+    feed = _feed(tmp_path)
+    first = _reports()[0]
+    with open(feed, "a", encoding="utf-8") as fh:
+        fh.write(first.model_dump_json() + "\n")
+    rows = run_cli("export", str(feed), "--table", "articles", "--format", "csv").stdout
+    ids = [r["id"] for r in csv.DictReader(io.StringIO(rows))]
+    assert sorted(ids) == sorted(r.id for r in _reports())
+    events = tmp_path / "events.jsonl"
+    assert run_cli("link", str(feed), "-o", str(events)).exit_code == 0
+    sources = [
+        s.record_id
+        for line in events.read_text().splitlines()
+        for s in EventLine.model_validate_json(line).sources
+    ]
+    assert sorted(sources) == sorted(r.id for r in _reports())
+
+
 def test_export_parquet_round_trip(tmp_path: Path) -> None:
     pq = pytest.importorskip("pyarrow.parquet")
     out = tmp_path / "p.parquet"

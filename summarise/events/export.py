@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from summarise.errors import FatalError
 from summarise.events.coding import code_record
+from summarise.feed import current
 from summarise.schema import Coding, EventLine, Record
 
 Table = Literal["articles", "participants", "quotes", "events"]
@@ -43,7 +44,8 @@ class ExportError(FatalError):
 
 
 def read_lines(path: Path) -> tuple[str, list[Record] | list[EventLine]]:
-    """("feed", records) or ("events", event lines); the kind told by the first line."""
+    """("feed", its current records) or ("events", event lines); the kind told by the first
+    line."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
@@ -62,7 +64,9 @@ def read_lines(path: Path) -> tuple[str, list[Record] | list[EventLine]]:
             first = str(exc).splitlines()[0]
             what = "an event line" if kind == "events" else "a feed record"
             raise ExportError(f"{path}:{number}: not {what}: {first}", code="export_input") from exc
-    return kind or "feed", out
+    if kind == "events":
+        return kind, out
+    return "feed", current(out, lambda record: record.id)  # a replaced line counts once
 
 
 def _coding_row(coding: Coding, **extra: Any) -> dict[str, Any]:
